@@ -1,0 +1,82 @@
+/**
+ * matmul: C = alpha · op(A) · op(B) + beta · C on the GPU (shaders/matmul.wgsl), op = identity or
+ * transpose. Rows of C (and of A when it is not transposed) are split into chunks when they exceed the
+ * storage binding limit.
+ */
+import code from "../../../shaders/matmul.wgsl" with { type: "text" };
+import { ShapeError } from "../../errors.ts";
+import type { KernelSpec } from "../pipelines.ts";
+import { ceilDiv, type Step } from "../step.ts";
+import { empty, type Tensor } from "../tensor.ts";
+import { packParams, type ParamsLayout } from "../uniforms.ts";
+import { dims2, expectShape, fmtShape, rowChunks, rowSlice } from "./common.ts";
+
+export const MATMUL: KernelSpec = { name: "matmul", code, bindings: ["uniform", "read", "read", "write"] };
+
+/** Mirrors `struct Params` in matmul.wgsl. */
+export const MATMUL_PARAMS: ParamsLayout = [["m", "u32"], ["n", "u32"], ["k", "u32"], ["alpha", "f32"], [
+  "beta",
+  "f32",
+]];
+
+/** Rows and columns of C per workgroup (TILE in the shader). */
+const TILE = 64;
+
+/** Float32 tolerance for a product with inner dimension k: atol and rtol scale with √k. */
+export function matmulTolerance(k: number): { atol: number; rtol: number } {
+  return { atol: 1e-6 * Math.sqrt(Math.max(k, 1)), rtol: 2e-6 * Math.sqrt(Math.max(k, 1)) };
+}
+
+/** Options of `encodeMatmul`. */
+export interface MatmulOptions {
+  transA?: boolean;
+  transB?: boolean;
+  /** Scale of the product (default 1). */
+  alpha?: number;
+  /** Scale of the previous C (default 0: C is overwritten). */
+  beta?: number;
+}
+
+/** The (m, k, n) of op(A) · op(B), validated. */
+export function matmulShape(a: Tensor, b: Tensor, opts: MatmulOptions = {}): [number, number, number] {
+  const [ar, ac] = dims2("matmul", "A", a);
+  const [br, bc] = dims2("matmul", "B", b);
+  const [m, k] = opts.transA ? [ac, ar] : [ar, ac];
+  const [k2, n] = opts.transB ? [bc, br] : [br, bc];
+  if (k !== k2) {
+    throw new ShapeError(
+      `matmul: inner dimensions differ: op(A) is ${fmtShape([m, k])} (A ${fmtShape(a.shape)}` +
+        `${opts.transA ? "ᵀ" : ""}), op(B) is ${fmtShape([k2, n])} (B ${fmtShape(b.shape)}${opts.transB ? "ᵀ" : ""})`,
+    );
+  }
+  return [m, k, n];
+}
+
+/** Records C = alpha · op(A) · op(B) + beta · C into `step`. */
+export function encodeMatmul(step: Step, a: Tensor, b: Tensor, c: Tensor, opts: MatmulOptions = {}): void {
+  const [m, k, n] = matmulShape(a, b, opts);
+  expectShape("matmul", "C", c, [m, n]);
+  const constants = { TRANS_A: !!opts.transA, TRANS_B: !!opts.transB };
+  const alpha = opts.alpha ?? 1;
+  const beta = opts.beta ?? 0;
+  if (m === 0 || n === 0) return;
+  // Only C's rows, and A's when A is row-major (m, k), can be cut into contiguous chunks.
+  const chunks = opts.transA ? [[0, m] as [number, number]] : rowChunks(step.gpu, m, [k * 4, n * 4]);
+  for (const [r0, rows] of chunks) {
+    const whole = chunks.length === 1;
+    const params = packParams(MATMUL_PARAMS, { m: rows, n, k, alpha, beta });
+    step.dispatch(MATMUL, constants, params, [
+      whole ? a : rowSlice(a, r0, rows, k * 4),
+      b,
+      whole ? c : rowSlice(c, r0, rows, n * 4),
+    ], [ceilDiv(n, TILE), ceilDiv(rows, TILE)]);
+  }
+}
+
+/** op(A) · op(B) into a new (m, n) tensor. */
+export function matmul(step: Step, a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
+  const [m, , n] = matmulShape(a, b, opts);
+  const c = empty(step.gpu, [m, n], "f32", "matmul.out");
+  encodeMatmul(step, a, b, c, { ...opts, beta: 0 });
+  return c;
+}

@@ -1,0 +1,155 @@
+/**
+ * A `Step` records a batch of GPU work into one command encoder and submits it once — one submit per
+ * training step or selection round. `encode…` functions in `ops/` only record into a step; nothing
+ * they do submits or reads back. Uniform buffers come from the pool and return to it when the
+ * submission is done. Errors raised while recording surface, typed, from `submit()`.
+ */
+import type { Gpu } from "./device.ts";
+import type { Constants, KernelSpec } from "./pipelines.ts";
+import { type AnyArray, type DType, readBuffer, type Tensor } from "./tensor.ts";
+import { GpuOutOfMemoryError } from "./errors.ts";
+import { fmtBytes } from "./pool.ts";
+
+/** A byte range of a tensor bound to one binding (for work split under the binding limit). */
+export interface Slice {
+  tensor: Tensor<DType>;
+  /** Byte offset; a multiple of `minStorageBufferOffsetAlignment`. */
+  offset: number;
+  /** Bytes bound. */
+  bytes: number;
+}
+
+/** What a binding slot accepts: a whole tensor or a slice of one. */
+export type Binding = Tensor<DType> | Slice;
+
+/** Integer ceiling of a / b: every dispatch size goes through it. */
+export function ceilDiv(a: number, b: number): number {
+  return Math.floor((a + b - 1) / b);
+}
+
+const UNIFORM_USAGE = GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST;
+
+/** A command encoder with one open compute pass, pooled uniforms and deferred read-backs. */
+export class Step {
+  readonly gpu: Gpu;
+  readonly label: string;
+  #encoder: GPUCommandEncoder;
+  #pass: GPUComputePassEncoder | null = null;
+  #uniforms: GPUBuffer[] = [];
+  #submitted = false;
+  /** Dispatches recorded (for tests and benchmarks). */
+  dispatches = 0;
+
+  constructor(gpu: Gpu, label = "step") {
+    gpu.assertAlive();
+    this.gpu = gpu;
+    this.label = label;
+    gpu.pushScopes();
+    this.#encoder = gpu.device.createCommandEncoder({ label });
+  }
+
+  /** Records one dispatch of `spec` with `constants`, a packed Params buffer (or null) and bindings. */
+  dispatch(
+    spec: KernelSpec,
+    constants: Constants,
+    params: ArrayBuffer | null,
+    bindings: readonly Binding[],
+    groups: readonly [number, number?, number?],
+  ): void {
+    const [x, y = 1, z = 1] = groups;
+    if (x === 0 || y === 0 || z === 0) return;
+    const max = this.gpu.limits.maxComputeWorkgroupsPerDimension;
+    if (x > max || y > max || z > max) {
+      throw new Error(`${spec.name}: dispatch (${x}, ${y}, ${z}) exceeds ${max} workgroups per dimension`);
+    }
+    const { pipeline, layout } = this.gpu.pipelines.get(spec, constants);
+    const entries: GPUBindGroupEntry[] = [];
+    let slot = 0;
+    if (params) {
+      const buffer = this.gpu.pool.acquire(params.byteLength, UNIFORM_USAGE, `${spec.name}.params`);
+      this.gpu.device.queue.writeBuffer(buffer, 0, params);
+      this.#uniforms.push(buffer);
+      entries.push({ binding: slot++, resource: { buffer, size: params.byteLength } });
+    }
+    for (const b of bindings) entries.push({ binding: slot++, resource: this.#resource(spec.name, b) });
+    const bindGroup = this.gpu.device.createBindGroup({ label: spec.name, layout, entries });
+    const pass = this.#pass ??= this.#encoder.beginComputePass({ label: this.label });
+    pass.setPipeline(pipeline);
+    pass.setBindGroup(0, bindGroup);
+    pass.dispatchWorkgroups(x, y, z);
+    this.dispatches++;
+  }
+
+  #resource(kernel: string, b: Binding): GPUBufferBinding {
+    const slice = "tensor" in b ? b : { tensor: b, offset: 0, bytes: b.byteLength };
+    const bytes = Math.max(4, slice.bytes);
+    if (bytes > this.gpu.maxBindingBytes) {
+      throw new GpuOutOfMemoryError(
+        `${kernel}: binding "${slice.tensor.label}" spans ${fmtBytes(bytes)}, over the adapter's ` +
+          `storage binding limit of ${fmtBytes(this.gpu.maxBindingBytes)}; process it in smaller blocks`,
+      );
+    }
+    return { buffer: slice.tensor.buffer, offset: slice.offset, size: bytes };
+  }
+
+  /** Records a buffer copy (`bytes` from the start of `src` to the start of `dst`). */
+  copy(src: Tensor<DType>, dst: Tensor<DType>, bytes = Math.min(src.byteLength, dst.byteLength)): void {
+    if (bytes === 0) return;
+    this.#endPass();
+    this.#encoder.copyBufferToBuffer(src.buffer, 0, dst.buffer, 0, Math.ceil(bytes / 4) * 4);
+  }
+
+  #endPass(): void {
+    this.#pass?.end();
+    this.#pass = null;
+  }
+
+  /** Submits the recorded work; throws a typed error if any recorded command failed. */
+  async submit(): Promise<void> {
+    if (this.#submitted) throw new Error(`step "${this.label}" submitted twice`);
+    this.#submitted = true;
+    const uniforms = this.#uniforms;
+    try {
+      this.#endPass();
+      this.gpu.device.queue.submit([this.#encoder.finish()]);
+    } finally {
+      this.gpu.device.queue.onSubmittedWorkDone().then(
+        () => uniforms.forEach((u) => this.gpu.pool.release(u)),
+        () => {},
+      );
+      await this.gpu.popScopes(this.label);
+    }
+  }
+
+  /** Drops the recorded work without submitting it (after an error while recording). */
+  async abandon(): Promise<void> {
+    if (this.#submitted) return;
+    this.#submitted = true;
+    this.#endPass();
+    this.#uniforms.forEach((u) => this.gpu.pool.release(u));
+    await this.gpu.popScopes(this.label).catch(() => {});
+  }
+
+  /** Submits and waits until the GPU has finished the work (for timing). */
+  async finish(): Promise<void> {
+    await this.submit();
+    await this.gpu.device.queue.onSubmittedWorkDone();
+  }
+}
+
+/** Records work with `record`, submits it as one step, and waits for the GPU. */
+export async function run(gpu: Gpu, label: string, record: (step: Step) => void): Promise<void> {
+  const step = new Step(gpu, label);
+  try {
+    record(step);
+  } catch (e) {
+    await step.abandon();
+    throw e;
+  }
+  await step.finish();
+}
+
+/** Reads a tensor back (re-exported for callers that only import `step`). */
+export async function readTensor(t: Tensor<DType>): Promise<AnyArray> {
+  return await readBuffer(t.gpu, t.buffer, t.byteLength, t.dtype);
+}

@@ -1,0 +1,124 @@
+import assert from "node:assert/strict";
+import { acquireGpu } from "../../../src/gpu/device.ts";
+import { encodeMatmul, matmul, matmulTolerance } from "../../../src/gpu/ops/matmul.ts";
+import { run } from "../../../src/gpu/step.ts";
+import { empty, tensor } from "../../../src/gpu/tensor.ts";
+import { ShapeError } from "../../../src/errors.ts";
+import { assertClose, maxAbs, pickSizes, randn, refMatmul, Rng, testGpu } from "../../ref.ts";
+
+const MODES = [[false, false], [true, false], [false, true], [true, true]] as const;
+
+async function check(m: number, k: number, n: number, transA: boolean, transB: boolean, seed: number) {
+  const gpu = await testGpu();
+  const rng = new Rng(seed);
+  const av = randn(rng, m, k);
+  const bv = randn(rng, k, n);
+  const a = tensor(gpu, av, transA ? [k, m] : [m, k]);
+  const b = tensor(gpu, bv, transB ? [n, k] : [k, n]);
+  let c!: ReturnType<typeof matmul>;
+  await run(gpu, "matmul test", (step) => {
+    c = matmul(step, a, b, { transA, transB });
+  });
+  const got = await c.read();
+  const want = refMatmul(av, bv, m, k, n, transA, transB);
+  assertClose(`matmul m=${m} k=${k} n=${n} tA=${transA} tB=${transB} seed=${seed}`, got, want, matmulTolerance(k));
+  [a, b, c].forEach((t) => t.dispose());
+}
+
+Deno.test("matmul matches float64 at awkward shapes, every transpose mode", async () => {
+  const rng = new Rng(1);
+  const cases: [number, number, number][] = [[1, 1, 1], [64, 64, 64], [65, 17, 63], [1, 300, 1], [129, 3, 257]];
+  for (let i = 0; i < 6; i++) {
+    const [m, k, n] = pickSizes(rng, 3);
+    cases.push([m, k, n]);
+  }
+  let seed = 100;
+  for (const [m, k, n] of cases) {
+    for (const [tA, tB] of MODES) await check(m, k, n, tA, tB, seed++);
+  }
+});
+
+Deno.test("matmul: a wrong transpose is caught by the tolerance", async () => {
+  // Guard against a tolerance so loose that a transposed operand would pass.
+  const gpu = await testGpu();
+  const rng = new Rng(7);
+  const av = randn(rng, 8, 8);
+  const bv = randn(rng, 8, 8);
+  const a = tensor(gpu, av, [8, 8]);
+  const b = tensor(gpu, bv, [8, 8]);
+  let c!: ReturnType<typeof matmul>;
+  await run(gpu, "t", (s) => (c = matmul(s, a, b, { transA: true })));
+  const got = await c.read();
+  assert.throws(() => assertClose("wrong", got, refMatmul(av, bv, 8, 8, 8), matmulTolerance(8)));
+  [a, b, c].forEach((t) => t.dispose());
+});
+
+Deno.test("matmul: alpha and beta accumulate into C; beta = 0 ignores NaN in C", async () => {
+  const gpu = await testGpu();
+  const rng = new Rng(3);
+  const [m, k, n] = [37, 19, 41];
+  const av = randn(rng, m, k);
+  const bv = randn(rng, k, n);
+  const cv = randn(rng, m, n);
+  const a = tensor(gpu, av, [m, k]);
+  const b = tensor(gpu, bv, [k, n]);
+  const c = tensor(gpu, cv, [m, n]);
+  await run(gpu, "t", (s) => encodeMatmul(s, a, b, c, { alpha: 0.5, beta: -2 }));
+  const want = refMatmul(av, bv, m, k, n).map((x, i) => 0.5 * x - 2 * cv[i]);
+  assertClose("matmul alpha/beta", await c.read(), want, matmulTolerance(k), maxAbs(want));
+  c.write(new Float32Array(m * n).fill(NaN));
+  await run(gpu, "t", (s) => encodeMatmul(s, a, b, c));
+  assertClose("matmul beta=0 over NaN", await c.read(), refMatmul(av, bv, m, k, n), matmulTolerance(k));
+  [a, b, c].forEach((t) => t.dispose());
+});
+
+Deno.test("matmul: empty shapes", async () => {
+  const gpu = await testGpu();
+  const a = tensor(gpu, new Float32Array(0), [0, 5]);
+  const b = tensor(gpu, new Float32Array(15), [5, 3]);
+  let c!: ReturnType<typeof matmul>;
+  await run(gpu, "t", (s) => (c = matmul(s, a, b)));
+  assert.deepEqual(c.shape, [0, 3]);
+  assert.equal((await c.read()).length, 0);
+  // k = 0: the product is all zeros.
+  const a0 = tensor(gpu, new Float32Array(0), [4, 0]);
+  const b0 = tensor(gpu, new Float32Array(0), [0, 6]);
+  let z!: ReturnType<typeof matmul>;
+  await run(gpu, "t", (s) => (z = matmul(s, a0, b0)));
+  assert.deepEqual([...await z.read()], new Array(24).fill(0));
+  [a, b, c, a0, b0, z].forEach((t) => t.dispose());
+});
+
+Deno.test("matmul: mismatched shapes give a ShapeError naming the kernel and shapes", async () => {
+  const gpu = await testGpu();
+  const a = empty(gpu, [3, 4]);
+  const b = empty(gpu, [5, 6]);
+  await assert.rejects(
+    () => run(gpu, "t", (s) => void matmul(s, a, b)),
+    (e: unknown) => e instanceof ShapeError && /matmul: inner dimensions differ/.test(e.message) && /\(3, 4\)/.test(e.message),
+  );
+  a.dispose();
+  b.dispose();
+});
+
+Deno.test("matmul: rows over the binding limit are split into chunks", async () => {
+  const gpu = await acquireGpu({ maxBindingBytes: 16384 });
+  try {
+    const rng = new Rng(11);
+    const [m, k, n] = [400, 37, 23]; // A is 59 KB, C 37 KB: several chunks each
+    const av = randn(rng, m, k);
+    const bv = randn(rng, k, n);
+    const a = tensor(gpu, av, [m, k]);
+    const b = tensor(gpu, bv, [k, n]);
+    let dispatches = 0;
+    let c!: ReturnType<typeof matmul>;
+    await run(gpu, "t", (s) => {
+      c = matmul(s, a, b);
+      dispatches = s.dispatches;
+    });
+    assert.ok(dispatches > 1, `expected a split, got ${dispatches} dispatch`);
+    assertClose("matmul split", await c.read(), refMatmul(av, bv, m, k, n), matmulTolerance(k));
+  } finally {
+    gpu.destroy();
+  }
+});
