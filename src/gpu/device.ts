@@ -3,7 +3,12 @@
  * a buffer pool, a pipeline cache, device-loss tracking and error scopes that turn WebGPU errors into
  * typed ones. One `Gpu` per process is the norm (`getGpu()`); tests may make their own.
  */
-import { GpuDeviceLostError, GpuOutOfMemoryError, GpuUnavailableError, GpuValidationError } from "./errors.ts";
+import {
+  GpuDeviceLostError,
+  GpuOutOfMemoryError,
+  GpuUnavailableError,
+  GpuValidationError,
+} from "./errors.ts";
 import { BufferPool } from "./pool.ts";
 import { PipelineCache } from "./pipelines.ts";
 
@@ -166,7 +171,9 @@ export async function acquireGpu(options: GpuOptions = {}): Promise<Gpu> {
   }
   let adapter: GPUAdapter | null = null;
   try {
-    adapter = await navigator.gpu.requestAdapter({ powerPreference: options.powerPreference ?? "high-performance" });
+    adapter = await navigator.gpu.requestAdapter({
+      powerPreference: options.powerPreference ?? "high-performance",
+    });
   } catch (e) {
     throw new GpuUnavailableError(`${NO_ADAPTER_HELP} (requestAdapter failed: ${e})`, { cause: e });
   }

@@ -17,7 +17,9 @@ export type ArrayOf<D extends DType> = D extends "f32" ? Float32Array<ArrayBuffe
 export type AnyArray = Float32Array<ArrayBuffer> | Uint32Array<ArrayBuffer> | Int32Array<ArrayBuffer>;
 
 /** Input arrays per element type (any backing buffer). */
-export type InputOf<D extends DType> = D extends "f32" ? Float32Array : D extends "u32" ? Uint32Array : Int32Array;
+export type InputOf<D extends DType> = D extends "f32" ? Float32Array
+  : D extends "u32" ? Uint32Array
+  : Int32Array;
 
 const TENSOR_USAGE = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
 
@@ -130,7 +132,12 @@ export function empty<D extends DType = "f32">(
 }
 
 /** Reads `bytes` bytes of a buffer into a typed array of `dtype`. */
-export async function readBuffer(gpu: Gpu, buffer: GPUBuffer, bytes: number, dtype: DType): Promise<AnyArray> {
+export async function readBuffer(
+  gpu: Gpu,
+  buffer: GPUBuffer,
+  bytes: number,
+  dtype: DType,
+): Promise<AnyArray> {
   gpu.assertAlive();
   if (bytes === 0) return makeArray(dtype, new ArrayBuffer(0));
   const staging = gpu.pool.acquire(bytes, GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST, "readback");
@@ -150,5 +157,9 @@ export async function readBuffer(gpu: Gpu, buffer: GPUBuffer, bytes: number, dty
 }
 
 function makeArray(dtype: DType, buf: ArrayBuffer): AnyArray {
-  return dtype === "f32" ? new Float32Array(buf) : dtype === "u32" ? new Uint32Array(buf) : new Int32Array(buf);
+  return dtype === "f32"
+    ? new Float32Array(buf)
+    : dtype === "u32"
+    ? new Uint32Array(buf)
+    : new Int32Array(buf);
 }

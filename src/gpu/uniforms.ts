@@ -21,10 +21,14 @@ export function packParams(layout: ParamsLayout, values: Record<string, number>)
   const view = new DataView(buf);
   layout.forEach(([name, kind], i) => {
     const v = values[name];
-    if (v === undefined || !Number.isFinite(v)) throw new Error(`Params.${name}: ${v} is not a finite number`);
+    if (v === undefined || !Number.isFinite(v)) {
+      throw new Error(`Params.${name}: ${v} is not a finite number`);
+    }
     if (kind === "f32") view.setFloat32(i * 4, v, true);
     else if (kind === "u32") {
-      if (!Number.isInteger(v) || v < 0 || v > 0xffffffff) throw new Error(`Params.${name}: ${v} is not a u32`);
+      if (!Number.isInteger(v) || v < 0 || v > 0xffffffff) {
+        throw new Error(`Params.${name}: ${v} is not a u32`);
+      }
       view.setUint32(i * 4, v, true);
     } else view.setInt32(i * 4, v, true);
   });

@@ -39,7 +39,11 @@ function gcd(a: number, b: number): number {
  * `rowBytes` (one per row-split binding), with chunk offsets aligned to the storage offset alignment.
  * One chunk when everything fits.
  */
-export function rowChunks(gpu: Gpu, rows: number, rowBytes: readonly number[]): [start: number, count: number][] {
+export function rowChunks(
+  gpu: Gpu,
+  rows: number,
+  rowBytes: readonly number[],
+): [start: number, count: number][] {
   const widest = Math.max(4, ...rowBytes);
   if (rows * widest <= gpu.maxBindingBytes) return [[0, rows]];
   const align = gpu.limits.minStorageBufferOffsetAlignment;

@@ -21,6 +21,8 @@ export const MATMUL_PARAMS: ParamsLayout = [["m", "u32"], ["n", "u32"], ["k", "u
 
 /** Rows and columns of C per workgroup (TILE in the shader). */
 const TILE = 64;
+/** Rows of C per workgroup (TILE_M in the shader). */
+const TILE_M = 128;
 
 /** Float32 tolerance for a product with inner dimension k: atol and rtol scale with √k. */
 export function matmulTolerance(k: number): { atol: number; rtol: number } {
@@ -46,7 +48,9 @@ export function matmulShape(a: Tensor, b: Tensor, opts: MatmulOptions = {}): [nu
   if (k !== k2) {
     throw new ShapeError(
       `matmul: inner dimensions differ: op(A) is ${fmtShape([m, k])} (A ${fmtShape(a.shape)}` +
-        `${opts.transA ? "ᵀ" : ""}), op(B) is ${fmtShape([k2, n])} (B ${fmtShape(b.shape)}${opts.transB ? "ᵀ" : ""})`,
+        `${opts.transA ? "ᵀ" : ""}), op(B) is ${fmtShape([k2, n])} (B ${fmtShape(b.shape)}${
+          opts.transB ? "ᵀ" : ""
+        })`,
     );
   }
   return [m, k, n];
@@ -69,7 +73,7 @@ export function encodeMatmul(step: Step, a: Tensor, b: Tensor, c: Tensor, opts: 
       whole ? a : rowSlice(a, r0, rows, k * 4),
       b,
       whole ? c : rowSlice(c, r0, rows, n * 4),
-    ], [ceilDiv(n, TILE), ceilDiv(rows, TILE)]);
+    ], [ceilDiv(n, TILE), ceilDiv(rows, TILE_M)]);
   }
 }
 

@@ -21,13 +21,22 @@ async function check(m: number, k: number, n: number, transA: boolean, transB: b
   });
   const got = await c.read();
   const want = refMatmul(av, bv, m, k, n, transA, transB);
-  assertClose(`matmul m=${m} k=${k} n=${n} tA=${transA} tB=${transB} seed=${seed}`, got, want, matmulTolerance(k));
+  assertClose(
+    `matmul m=${m} k=${k} n=${n} tA=${transA} tB=${transB} seed=${seed}`,
+    got,
+    want,
+    matmulTolerance(k),
+  );
   [a, b, c].forEach((t) => t.dispose());
 }
 
 Deno.test("matmul matches float64 at awkward shapes, every transpose mode", async () => {
   const rng = new Rng(1);
-  const cases: [number, number, number][] = [[1, 1, 1], [64, 64, 64], [65, 17, 63], [1, 300, 1], [129, 3, 257]];
+  const cases: [number, number, number][] = [[1, 1, 1], [64, 64, 64], [65, 17, 63], [1, 300, 1], [
+    129,
+    3,
+    257,
+  ]];
   for (let i = 0; i < 6; i++) {
     const [m, k, n] = pickSizes(rng, 3);
     cases.push([m, k, n]);
@@ -95,7 +104,9 @@ Deno.test("matmul: mismatched shapes give a ShapeError naming the kernel and sha
   const b = empty(gpu, [5, 6]);
   await assert.rejects(
     () => run(gpu, "t", (s) => void matmul(s, a, b)),
-    (e: unknown) => e instanceof ShapeError && /matmul: inner dimensions differ/.test(e.message) && /\(3, 4\)/.test(e.message),
+    (e: unknown) =>
+      e instanceof ShapeError && /matmul: inner dimensions differ/.test(e.message) &&
+      /\(3, 4\)/.test(e.message),
   );
   a.dispose();
   b.dispose();
