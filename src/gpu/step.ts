@@ -36,6 +36,7 @@ export class Step {
   #encoder: GPUCommandEncoder;
   #pass: GPUComputePassEncoder | null = null;
   #uniforms: GPUBuffer[] = [];
+  #deferred: Tensor<DType>[] = [];
   #submitted = false;
   /** Dispatches recorded (for tests and benchmarks). */
   dispatches = 0;
@@ -92,11 +93,23 @@ export class Step {
     return { buffer: slice.tensor.buffer, offset: slice.offset, size: bytes };
   }
 
-  /** Records a buffer copy (`bytes` from the start of `src` to the start of `dst`). */
-  copy(src: Tensor<DType>, dst: Tensor<DType>, bytes = Math.min(src.byteLength, dst.byteLength)): void {
+  /**
+   * Disposes `tensors` once this step is submitted. A tensor used by recorded but unsubmitted work must
+   * not go back to the pool earlier: a later `write()` to the reused buffer would reach the queue before
+   * this step's commands and overwrite what they read.
+   */
+  release(...tensors: Tensor<DType>[]): void {
+    this.#deferred.push(...tensors);
+  }
+
+  /** Records a copy of `bytes` bytes from `src` at `srcOffset` to `dst` at `dstOffset` (multiples of 4). */
+  copy(src: Tensor<DType>, dst: Tensor<DType>, bytes = Math.min(src.byteLength, dst.byteLength), srcOffset = 0, dstOffset = 0): void {
     if (bytes === 0) return;
+    if (srcOffset + bytes > src.byteLength || dstOffset + bytes > dst.byteLength) {
+      throw new Error(`copy of ${bytes} bytes out of range (${src.label} → ${dst.label})`);
+    }
     this.#endPass();
-    this.#encoder.copyBufferToBuffer(src.buffer, 0, dst.buffer, 0, Math.ceil(bytes / 4) * 4);
+    this.#encoder.copyBufferToBuffer(src.buffer, srcOffset, dst.buffer, dstOffset, bytes);
   }
 
   #endPass(): void {
@@ -113,6 +126,7 @@ export class Step {
       this.#endPass();
       this.gpu.device.queue.submit([this.#encoder.finish()]);
     } finally {
+      this.#deferred.forEach((t) => t.dispose());
       this.gpu.device.queue.onSubmittedWorkDone().then(
         () => uniforms.forEach((u) => this.gpu.pool.release(u)),
         () => {},
@@ -127,6 +141,7 @@ export class Step {
     this.#submitted = true;
     this.#endPass();
     this.#uniforms.forEach((u) => this.gpu.pool.release(u));
+    this.#deferred.forEach((t) => t.dispose());
     await this.gpu.popScopes(this.label).catch(() => {});
   }
 

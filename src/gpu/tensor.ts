@@ -111,14 +111,17 @@ export class Tensor<D extends DType = "f32"> {
 }
 
 /** Allocates a tensor and fills it from `data` (shape defaults to `[data.length]`). */
-export function tensor<D extends DType = "f32">(
+export function tensor(gpu: Gpu, data: Uint32Array, shape?: readonly number[], label?: string): Tensor<"u32">;
+export function tensor(gpu: Gpu, data: Int32Array, shape?: readonly number[], label?: string): Tensor<"i32">;
+export function tensor(gpu: Gpu, data: Float32Array, shape?: readonly number[], label?: string): Tensor<"f32">;
+export function tensor(
   gpu: Gpu,
-  data: InputOf<D>,
+  data: Float32Array | Uint32Array | Int32Array,
   shape?: readonly number[],
   label = "tensor",
-): Tensor<D> {
-  const dtype = (data instanceof Float32Array ? "f32" : data instanceof Uint32Array ? "u32" : "i32") as D;
-  return new Tensor(gpu, shape ?? [data.length], dtype, label).write(data);
+): Tensor<DType> {
+  const dtype: DType = data instanceof Float32Array ? "f32" : data instanceof Uint32Array ? "u32" : "i32";
+  return new Tensor<DType>(gpu, shape ?? [data.length], dtype, label).write(data as never);
 }
 
 /** An uninitialised tensor (contents are whatever the pooled buffer held). */

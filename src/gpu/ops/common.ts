@@ -63,3 +63,14 @@ export function rowChunks(
 export function rowSlice(t: Tensor<DType>, start: number, count: number, rowBytes: number): Slice {
   return { tensor: t, offset: start * rowBytes, bytes: count * rowBytes };
 }
+
+/**
+ * Workgroup grid for `groups` workgroups of a 1-D kernel, folded into (x, y) when over the per-dimension
+ * limit. Kernels compute the linear workgroup as wg.y · num_workgroups.x + wg.x and bounds-check.
+ */
+export function grid1d(gpu: Gpu, groups: number): [number, number] {
+  const max = gpu.limits.maxComputeWorkgroupsPerDimension;
+  if (groups <= max) return [groups, 1];
+  const y = Math.ceil(groups / max);
+  return [Math.ceil(groups / y), y];
+}
