@@ -258,6 +258,8 @@ export class Trainer {
   async fit(opts: {
     subset?: WeightedSubset | null;
     startEpoch?: number;
+    /** Stop before this epoch (default: config.epochs); the schedule still spans config.epochs. */
+    endEpoch?: number;
     signal?: AbortSignal;
     onEpoch?: (m: EpochMetrics) => void | Promise<void>;
     onBatch?: (p: BatchProgress) => void;
@@ -267,7 +269,7 @@ export class Trainer {
     const start = opts.startEpoch ?? 0;
     this.stepsDone = start * this.stepsPerEpoch(size);
     const history: EpochMetrics[] = [];
-    for (let epoch = start; epoch < this.config.epochs; epoch++) {
+    for (let epoch = start; epoch < (opts.endEpoch ?? this.config.epochs); epoch++) {
       const t = await this.trainEpoch(epoch, opts.subset ?? null, { totalSteps, signal: opts.signal, onBatch: opts.onBatch });
       const e0 = performance.now();
       const ev = await this.evaluate(this.test, opts.signal);
