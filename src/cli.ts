@@ -7,6 +7,7 @@ import { parseArgs } from "node:util";
 import { GradsiftError } from "./errors.ts";
 import { acquireGpu } from "./gpu/device.ts";
 import { gpuInfoText, kernelDemo } from "./gpu/info.ts";
+import { trainCommand } from "./commands/train.ts";
 
 const USAGE = `gradsift — coreset selection on WebGPU
 
@@ -15,6 +16,7 @@ usage: gradsift <command> [options]
 commands:
   serve              start the service (for now: adapter info and a kernel demo)
   gpu-info [--json]  print the WebGPU adapter, backend, features and limits
+  train [options]    train a model on a dataset or a subset (gradsift train --help)
   test               run every test (type-check, lint and format check included)
   bench [name]       run the benchmarks (name: kernels)
   check              type-check, lint and format-check the sources
@@ -26,6 +28,7 @@ type Command = (args: string[]) => Promise<number>;
 const COMMANDS: Record<string, Command> = {
   "gpu-info": gpuInfo,
   serve,
+  train: trainCommand,
   help: () => {
     console.log(USAGE);
     return Promise.resolve(0);

@@ -20,8 +20,9 @@ export class MalformedFileError extends InvalidInputError {
 /** A data file that does not exist (a typo in a path, a missing Debian package). */
 export class DataFileNotFoundError extends InvalidInputError {
   readonly path: string;
-  constructor(path: string, options?: ErrorOptions) {
-    super(`${path}: file not found`, options);
+  /** `hint` says what to do about it (which package to install, which option to pass). */
+  constructor(path: string, options?: ErrorOptions & { hint?: string }) {
+    super(`${path}: file not found${options?.hint ? `; ${options.hint}` : ""}`, options);
     this.path = path;
   }
 }

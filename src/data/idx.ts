@@ -12,6 +12,7 @@
  * bad magic, short header, short data, trailing bytes, dimensions too large to address — is a
  * `MalformedFileError` naming the file.
  */
+import { ShapeError } from "../errors.ts";
 import { MalformedFileError } from "./errors.ts";
 import { gunzip, isGzip, readBytes } from "./io.ts";
 
@@ -25,40 +26,78 @@ export interface IdxArray {
   data: Uint8Array | Int8Array | Int16Array | Int32Array | Float32Array | Float64Array;
 }
 
+type IdxData = IdxArray["data"];
+
 interface TypeInfo {
+  code: number;
   dtype: IdxDType;
+  /** Bytes per value. */
   size: number;
-  read(view: DataView, offset: number, n: number): IdxArray["data"];
+  make(n: number): IdxData;
+  get(view: DataView, offset: number): number; // big-endian, as DataView defaults to
+  set(view: DataView, offset: number, value: number): void;
 }
 
-/** Type code (byte 2 of the magic) → element type, size in bytes, and a big-endian decoder. */
-const TYPES: Record<number, TypeInfo> = {
-  0x08: {
+/** The IDX element types, keyed by the type code in byte 2 of the magic. */
+const TYPES: readonly TypeInfo[] = [
+  {
+    code: 0x08,
     dtype: "uint8",
     size: 1,
-    read: (v, o, n) => new Uint8Array(v.buffer.slice(v.byteOffset + o, v.byteOffset + o + n)),
+    make: (n) => new Uint8Array(n),
+    get: (v, o) => v.getUint8(o),
+    set: (v, o, x) => v.setUint8(o, x),
   },
-  0x09: {
+  {
+    code: 0x09,
     dtype: "int8",
     size: 1,
-    read: (v, o, n) => new Int8Array(v.buffer.slice(v.byteOffset + o, v.byteOffset + o + n)),
+    make: (n) => new Int8Array(n),
+    get: (v, o) => v.getInt8(o),
+    set: (v, o, x) => v.setInt8(o, x),
   },
-  0x0b: { dtype: "int16", size: 2, read: (v, o, n) => fill(new Int16Array(n), (i) => v.getInt16(o + 2 * i)) },
-  0x0c: { dtype: "int32", size: 4, read: (v, o, n) => fill(new Int32Array(n), (i) => v.getInt32(o + 4 * i)) },
-  0x0d: {
+  {
+    code: 0x0b,
+    dtype: "int16",
+    size: 2,
+    make: (n) => new Int16Array(n),
+    get: (v, o) => v.getInt16(o),
+    set: (v, o, x) => v.setInt16(o, x),
+  },
+  {
+    code: 0x0c,
+    dtype: "int32",
+    size: 4,
+    make: (n) => new Int32Array(n),
+    get: (v, o) => v.getInt32(o),
+    set: (v, o, x) => v.setInt32(o, x),
+  },
+  {
+    code: 0x0d,
     dtype: "float32",
     size: 4,
-    read: (v, o, n) => fill(new Float32Array(n), (i) => v.getFloat32(o + 4 * i)),
+    make: (n) => new Float32Array(n),
+    get: (v, o) => v.getFloat32(o),
+    set: (v, o, x) => v.setFloat32(o, x),
   },
-  0x0e: {
+  {
+    code: 0x0e,
     dtype: "float64",
     size: 8,
-    read: (v, o, n) => fill(new Float64Array(n), (i) => v.getFloat64(o + 8 * i)),
+    make: (n) => new Float64Array(n),
+    get: (v, o) => v.getFloat64(o),
+    set: (v, o, x) => v.setFloat64(o, x),
   },
-};
+];
 
-function fill<T extends { length: number; [i: number]: number }>(out: T, at: (i: number) => number): T {
-  for (let i = 0; i < out.length; i++) out[i] = at(i);
+/** Values of `type` from `view` at byte `offset`; single bytes are copied wholesale (no byte order). */
+function decodeValues(type: TypeInfo, view: DataView, offset: number, n: number): IdxData {
+  const out = type.make(n);
+  if (type.size === 1) {
+    (out as Uint8Array).set(new Uint8Array(view.buffer, view.byteOffset + offset, n));
+    return out;
+  }
+  for (let i = 0; i < n; i++) out[i] = type.get(view, offset + type.size * i);
   return out;
 }
 
@@ -78,7 +117,7 @@ export function parseIdx(bytes: Uint8Array, name = "<idx bytes>"): IdxArray {
   const bad = (problem: string) => new MalformedFileError(name, problem);
   if (bytes.length < 4) throw bad(`truncated header: ${bytes.length} bytes, an IDX header needs at least 4`);
   const magic = Array.from(bytes.subarray(0, 4), (b) => b.toString(16).padStart(2, "0")).join("");
-  const type = TYPES[bytes[2]];
+  const type = TYPES.find((t) => t.code === bytes[2]);
   if (bytes[0] !== 0 || bytes[1] !== 0 || !type) {
     throw bad(`bad magic 0x${magic}: not an IDX file (expected 0000TTNN with type TT in 08 09 0b 0c 0d 0e)`);
   }
@@ -109,41 +148,24 @@ export function parseIdx(bytes: Uint8Array, name = "<idx bytes>"): IdxArray {
   if (have > dataBytes) {
     throw bad(`${have - dataBytes} trailing bytes after the data of shape (${shape.join(", ")})`);
   }
-  return { dtype: type.dtype, shape, data: type.read(view, dataStart, count) };
+  return { dtype: type.dtype, shape, data: decodeValues(type, view, dataStart, count) };
 }
 
 /** Encodes an IDX file (big-endian); the inverse of `parseIdx`, used to build test fixtures. */
 export function encodeIdx(array: IdxArray): Uint8Array<ArrayBuffer> {
-  const code = Number(Object.keys(TYPES).find((k) => TYPES[Number(k)].dtype === array.dtype));
-  const size = TYPES[code].size;
+  const type = TYPES.find((t) => t.dtype === array.dtype)!;
+  const count = array.shape.reduce((a, b) => a * b, 1);
+  if (count !== array.data.length) {
+    throw new ShapeError(
+      `encodeIdx: shape (${array.shape.join(", ")}) needs ${count} values, got ${array.data.length}`,
+    );
+  }
   const ndim = array.shape.length;
-  const out = new Uint8Array(4 + 4 * ndim + array.data.length * size);
+  const out = new Uint8Array(4 + 4 * ndim + count * type.size);
   const view = new DataView(out.buffer);
-  out[2] = code;
+  out[2] = type.code;
   out[3] = ndim;
   array.shape.forEach((d, i) => view.setUint32(4 + 4 * i, d));
-  const o = 4 + 4 * ndim;
-  const d = array.data;
-  for (let i = 0; i < d.length; i++) {
-    switch (code) {
-      case 0x08:
-        view.setUint8(o + i, d[i]);
-        break;
-      case 0x09:
-        view.setInt8(o + i, d[i]);
-        break;
-      case 0x0b:
-        view.setInt16(o + 2 * i, d[i]);
-        break;
-      case 0x0c:
-        view.setInt32(o + 4 * i, d[i]);
-        break;
-      case 0x0d:
-        view.setFloat32(o + 4 * i, d[i]);
-        break;
-      default:
-        view.setFloat64(o + 8 * i, d[i]);
-    }
-  }
+  for (let i = 0; i < count; i++) type.set(view, 4 + 4 * ndim + type.size * i, array.data[i]);
   return out;
 }

@@ -23,7 +23,7 @@ export interface ModelSpec {
   numClasses: number;
   /** MLP hidden sizes (default [256]). */
   hidden?: number[];
-  /** CNN channels of its two conv layers (default [16, 32]) and the width of its hidden FC layer (128). */
+  /** CNN channels of its two conv layers (default [8, 16]) and the width of its hidden FC layer (128). */
   channels?: [number, number];
   fcWidth?: number;
   seed: number;
@@ -182,7 +182,7 @@ export function buildModel(gpu: Gpu, spec: ModelSpec): Model {
   }
   if (spec.kind === "cnn") {
     if (spec.inputShape.length !== 3) throw new InvalidInputError(`cnn needs (H, W, C) inputs, got [${spec.inputShape}]`);
-    const [c1, c2] = spec.channels ?? [16, 32];
+    const [c1, c2] = spec.channels ?? [8, 16];
     const fc = spec.fcWidth ?? 128;
     const [h, w, c] = spec.inputShape;
     const layers: Layer[] = [

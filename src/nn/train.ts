@@ -51,7 +51,7 @@ export const DEFAULT_TRAIN_CONFIG: TrainConfig = {
   weightDecay: 5e-4,
   schedule: { kind: "cosine" },
   seed: 0,
-  evalBatchSize: 1000,
+  evalBatchSize: 256,
 };
 
 /** What an epoch reports. */

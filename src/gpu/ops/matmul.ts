@@ -19,10 +19,17 @@ export const MATMUL_PARAMS: ParamsLayout = [["m", "u32"], ["n", "u32"], ["k", "u
   "f32",
 ]];
 
-/** Rows and columns of C per workgroup (TILE in the shader). */
-const TILE = 64;
-/** Rows of C per workgroup (TILE_M in the shader). */
-const TILE_M = 128;
+/**
+ * Thread grids (TX, TY) by width of C: each thread computes 8 rows × 4 columns, so a workgroup covers
+ * (8·TY) × (4·TX). Narrow products get narrow tiles rather than a mostly empty 64-column one.
+ */
+export function matmulTiles(n: number): { TX: number; TY: number } {
+  // Measured on lavapipe (bench/RESULTS.md): 4×32 and 8×32 are 1.5–2× faster than 16×16 on the
+  // convolution shapes (n = 8..32), 16×16 is fastest from n = 64 on.
+  if (n <= 16) return { TX: 4, TY: 32 };
+  if (n <= 32) return { TX: 8, TY: 32 };
+  return { TX: 16, TY: 16 };
+}
 
 /** Float32 tolerance for a product with inner dimension k: atol and rtol scale with √k. */
 export function matmulTolerance(k: number): { atol: number; rtol: number } {
@@ -60,7 +67,8 @@ export function matmulShape(a: Tensor, b: Tensor, opts: MatmulOptions = {}): [nu
 export function encodeMatmul(step: Step, a: Tensor, b: Tensor, c: Tensor, opts: MatmulOptions = {}): void {
   const [m, k, n] = matmulShape(a, b, opts);
   expectShape("matmul", "C", c, [m, n]);
-  const constants = { TRANS_A: !!opts.transA, TRANS_B: !!opts.transB };
+  const tiles = matmulTiles(n);
+  const constants = { TRANS_A: !!opts.transA, TRANS_B: !!opts.transB, ...tiles };
   const alpha = opts.alpha ?? 1;
   const beta = opts.beta ?? 0;
   if (m === 0 || n === 0) return;
@@ -73,7 +81,7 @@ export function encodeMatmul(step: Step, a: Tensor, b: Tensor, c: Tensor, opts: 
       whole ? a : rowSlice(a, r0, rows, k * 4),
       b,
       whole ? c : rowSlice(c, r0, rows, n * 4),
-    ], [ceilDiv(n, TILE), ceilDiv(rows, TILE_M)]);
+    ], [ceilDiv(n, 4 * tiles.TX), ceilDiv(rows, 8 * tiles.TY)]);
   }
 }
 

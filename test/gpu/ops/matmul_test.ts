@@ -47,6 +47,13 @@ Deno.test("matmul matches float64 at awkward shapes, every transpose mode", asyn
   }
 });
 
+Deno.test("matmul: every tile shape (narrow n ≤ 16, ≤ 32, wide) across workgroup boundaries", async () => {
+  let seed = 500;
+  for (const n of [3, 16, 17, 32, 33, 64, 65]) {
+    for (const [tA, tB] of MODES) await check(1100, 19, n, tA, tB, seed++);
+  }
+});
+
 Deno.test("matmul: a wrong transpose is caught by the tolerance", async () => {
   // Guard against a tolerance so loose that a transposed operand would pass.
   const gpu = await testGpu();
