@@ -40,7 +40,7 @@ export class CpuMlp {
           const wk = k * nout;
           for (let j = 0; j < nout; j++) out[oi + j] += av * w[wk + j];
         }
-        if (l < L - 1) for (let j = 0; j < nout; j++) if (out[oi + j] < 0) out[oi + j] = 0;
+        if (l < L - 1) { for (let j = 0; j < nout; j++) if (out[oi + j] < 0) out[oi + j] = 0; }
       }
       acts.push(out);
     }
@@ -55,7 +55,9 @@ export class CpuMlp {
       let s = 0;
       for (let j = 0; j < c; j++) s += Math.exp(z[i * c + j] - m);
       loss += Math.log(s) + m - z[i * c + y[i]];
-      for (let j = 0; j < c; j++) d[i * c + j] = (Math.exp(z[i * c + j] - m) / s - (j === y[i] ? 1 : 0)) / bsz;
+      for (let j = 0; j < c; j++) {
+        d[i * c + j] = (Math.exp(z[i * c + j] - m) / s - (j === y[i] ? 1 : 0)) / bsz;
+      }
     }
     for (let l = L - 1; l >= 0; l--) {
       const [nin, nout] = [this.sizes[l], this.sizes[l + 1]];

@@ -32,13 +32,26 @@ async function throughput(gpu: Gpu, train: Split, inputShape: number[]): Promise
   const cpu = new CpuMlp([784, 256, 10], 0);
   const t1 = performance.now();
   for (let b = 0; b < batches; b++) {
-    cpu.step(part.features.subarray(b * bs * 784, (b + 1) * bs * 784), part.labels.subarray(b * bs, (b + 1) * bs), 0.05);
+    cpu.step(
+      part.features.subarray(b * bs * 784, (b + 1) * bs * 784),
+      part.labels.subarray(b * bs, (b + 1) * bs),
+      0.05,
+    );
   }
   const cpuSec = (performance.now() - t1) / 1000;
   return [
-    ["MLP 784-256-10, batch 128, GPU (WebGPU)", `${Math.round(n / gpuSec)}`, fmtMs((1000 * gpuSec) / batches), "1.00×"],
-    ["same model, plain TypeScript (CPU)", `${Math.round(n / cpuSec)}`, fmtMs((1000 * cpuSec) / batches),
-      `${(gpuSec / cpuSec).toFixed(2)}×`],
+    [
+      "MLP 784-256-10, batch 128, GPU (WebGPU)",
+      `${Math.round(n / gpuSec)}`,
+      fmtMs((1000 * gpuSec) / batches),
+      "1.00×",
+    ],
+    [
+      "same model, plain TypeScript (CPU)",
+      `${Math.round(n / cpuSec)}`,
+      fmtMs((1000 * cpuSec) / batches),
+      `${(gpuSec / cpuSec).toFixed(2)}×`,
+    ],
     ["GPU speed-up over plain TypeScript", `${(cpuSec / gpuSec).toFixed(2)}×`, "", ""],
   ];
 }
@@ -50,8 +63,15 @@ async function fullRun(gpu: Gpu, kind: ModelKind, data: { train: Split; test: Sp
   let extraction = "";
   const history = await trainer.fit({
     onEpoch: (m) => {
-      const row = [kind, `${m.epoch}`, m.trainLoss.toFixed(4), m.testLoss.toFixed(4), `${(100 * m.testAccuracy).toFixed(2)}%`,
-        m.seconds.toFixed(1), `${Math.round(m.samples / m.seconds)}`];
+      const row = [
+        kind,
+        `${m.epoch}`,
+        m.trainLoss.toFixed(4),
+        m.testLoss.toFixed(4),
+        `${(100 * m.testAccuracy).toFixed(2)}%`,
+        m.seconds.toFixed(1),
+        `${Math.round(m.samples / m.seconds)}`,
+      ];
       rows.push(row);
       console.log(`  ${row.join("  ")}`);
     },
@@ -62,12 +82,14 @@ async function fullRun(gpu: Gpu, kind: ModelKind, data: { train: Split; test: Sp
     const sec = (performance.now() - t0) / 1000;
     ex.dispose();
     const epochSec = history.reduce((s, m) => s + m.seconds, 0) / history.length;
-    extraction = table(["extraction (h, e, ℓ) of 60,000 samples", "seconds", "one training epoch", "ratio"], [[
-      `MLP, D = ${model.embeddingDim}`,
-      sec.toFixed(2),
-      epochSec.toFixed(2),
-      `${(sec / epochSec).toFixed(2)}×`,
-    ]]);
+    extraction = table(["extraction (h, e, ℓ) of 60,000 samples", "seconds", "one training epoch", "ratio"], [
+      [
+        `MLP, D = ${model.embeddingDim}`,
+        sec.toFixed(2),
+        epochSec.toFixed(2),
+        `${(sec / epochSec).toFixed(2)}×`,
+      ],
+    ]);
   }
   model.dispose();
   const best = Math.max(...history.map((m) => m.testAccuracy));
@@ -81,13 +103,23 @@ export async function main(): Promise<void> {
   const data = { train: ds.train, test: ds.test! };
   console.log(`# Training benchmarks\n${await provenance(gpu)}\n`);
   console.log("## MLP throughput, GPU vs plain TypeScript\n");
-  console.log(table(["what", "samples/s", "per batch", "time vs GPU"], await throughput(gpu, ds.train, inputShape)));
+  console.log(
+    table(["what", "samples/s", "per batch", "time vs GPU"], await throughput(gpu, ds.train, inputShape)),
+  );
   const kinds: ModelKind[] = quick ? [] : args.includes("--cnn") ? ["mlp", "cnn"] : ["mlp"];
   for (const kind of kinds) {
-    console.log(`\n## ${kind.toUpperCase()} on full Fashion-MNIST, ${EPOCHS} epochs (SGD, Nesterov 0.9, lr 0.05 cosine, wd 5e-4)\n`);
+    console.log(
+      `\n## ${kind.toUpperCase()} on full Fashion-MNIST, ${EPOCHS} epochs (SGD, Nesterov 0.9, lr 0.05 cosine, wd 5e-4)\n`,
+    );
     const r = await fullRun(gpu, kind, data, inputShape);
-    console.log("\n" + table(["model", "epoch", "train loss", "test loss", "test acc", "s/epoch", "samples/s"], r.rows));
-    console.log(`\nfinal test accuracy ${(100 * r.final.testAccuracy).toFixed(2)}% (best ${(100 * r.best).toFixed(2)}%)`);
+    console.log(
+      "\n" + table(["model", "epoch", "train loss", "test loss", "test acc", "s/epoch", "samples/s"], r.rows),
+    );
+    console.log(
+      `\nfinal test accuracy ${(100 * r.final.testAccuracy).toFixed(2)}% (best ${
+        (100 * r.best).toFixed(2)
+      }%)`,
+    );
     if (r.extraction) console.log("\n" + r.extraction);
   }
   gpu.destroy();

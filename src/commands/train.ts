@@ -32,7 +32,9 @@ export const TRAIN_USAGE = `usage: gradsift train [options]
 export function intOption(name: string, v: string | undefined, def: number, min = 1): number {
   if (v === undefined) return def;
   const n = Number(v);
-  if (!Number.isInteger(n) || n < min) throw new InvalidInputError(`--${name} must be an integer ≥ ${min}, got "${v}"`);
+  if (!Number.isInteger(n) || n < min) {
+    throw new InvalidInputError(`--${name} must be an integer ≥ ${min}, got "${v}"`);
+  }
   return n;
 }
 
@@ -50,9 +52,13 @@ export async function readSubsetFile(path: string): Promise<WeightedSubset> {
   try {
     parsed = JSON.parse(await Deno.readTextFile(path));
   } catch (e) {
-    throw new InvalidInputError(`subset file ${path}: ${e instanceof Deno.errors.NotFound ? "not found" : e}`);
+    throw new InvalidInputError(
+      `subset file ${path}: ${e instanceof Deno.errors.NotFound ? "not found" : e}`,
+    );
   }
-  if (!Array.isArray(parsed.indices)) throw new InvalidInputError(`subset file ${path}: "indices" must be an array`);
+  if (!Array.isArray(parsed.indices)) {
+    throw new InvalidInputError(`subset file ${path}: "indices" must be an array`);
+  }
   const indices = Uint32Array.from(parsed.indices as number[]);
   const weights = Array.isArray(parsed.weights)
     ? Float32Array.from(parsed.weights as number[])
@@ -89,12 +95,17 @@ export async function trainCommand(args: string[]): Promise<number> {
     console.log(TRAIN_USAGE);
     return 0;
   }
-  if (o.model !== "mlp" && o.model !== "cnn") throw new InvalidInputError(`--model must be mlp or cnn, got "${o.model}"`);
+  if (o.model !== "mlp" && o.model !== "cnn") {
+    throw new InvalidInputError(`--model must be mlp or cnn, got "${o.model}"`);
+  }
   const bar = new ProgressBar();
   const ds = await openDataset(o.dataset!, { log: (m) => bar.log(m) });
   const inputShape = channelsLastShape(ds.meta.inputShape);
   const featureSize = inputShape.reduce((a, b) => a * b, 1);
-  let train: Split = { features: toChannelsLast(ds.train.features, ds.meta.inputShape), labels: ds.train.labels };
+  let train: Split = {
+    features: toChannelsLast(ds.train.features, ds.meta.inputShape),
+    labels: ds.train.labels,
+  };
   const test: Split | undefined = ds.test
     ? { features: toChannelsLast(ds.test.features, ds.meta.inputShape), labels: ds.test.labels }
     : undefined;
@@ -103,7 +114,12 @@ export async function trainCommand(args: string[]): Promise<number> {
   const subset = o.subset ? await readSubsetFile(o.subset) : null;
   const seed = intOption("seed", o.seed, 0, 0);
   const gpu = await acquireGpu();
-  const model = buildModel(gpu, { kind: o.model as ModelKind, inputShape, numClasses: ds.meta.numClasses, seed });
+  const model = buildModel(gpu, {
+    kind: o.model as ModelKind,
+    inputShape,
+    numClasses: ds.meta.numClasses,
+    seed,
+  });
   const trainer = new Trainer(model, { train, test }, {
     epochs: intOption("epochs", o.epochs, 10),
     batchSize: intOption("batch-size", o["batch-size"], 128),
@@ -122,7 +138,9 @@ export async function trainCommand(args: string[]): Promise<number> {
   if (!o.json) {
     bar.log(
       `training ${o.model} (${model.parameterCount.toLocaleString()} parameters) on ${o.dataset}: ` +
-        `${size.toLocaleString()} samples${subset ? ` (subset ${o.subset})` : ""}, ${trainer.config.epochs} epochs, ` +
+        `${size.toLocaleString()} samples${
+          subset ? ` (subset ${o.subset})` : ""
+        }, ${trainer.config.epochs} epochs, ` +
         `adapter ${gpu.info().description}`,
     );
   }
@@ -138,7 +156,9 @@ export async function trainCommand(args: string[]): Promise<number> {
           `loss ${p.loss.toFixed(4)} · ${Math.round(p.samplesPerSecond)} samples/s`,
         ),
       onEpoch: async (m) => {
-        if (o.checkpoint) await saveCheckpoint(o.checkpoint, model, { epoch: m.epoch, stepsDone: trainer.stepsDone });
+        if (o.checkpoint) {
+          await saveCheckpoint(o.checkpoint, model, { epoch: m.epoch, stepsDone: trainer.stepsDone });
+        }
         if (o.json) console.log(JSON.stringify({ type: "epoch", ...m }));
         else {
           bar.log(
@@ -165,7 +185,9 @@ export async function trainCommand(args: string[]): Promise<number> {
     if (o.json) console.log(JSON.stringify(summary));
     else {
       console.log(
-        `done: test accuracy ${(100 * summary.testAccuracy).toFixed(2)}%, test loss ${summary.testLoss.toFixed(4)}, ` +
+        `done: test accuracy ${(100 * summary.testAccuracy).toFixed(2)}%, test loss ${
+          summary.testLoss.toFixed(4)
+        }, ` +
           `${summary.epochs} epochs in ${summary.seconds.toFixed(1)} s`,
       );
     }

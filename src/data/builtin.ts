@@ -14,7 +14,11 @@ export function isBuiltin(name: string): boolean {
 }
 
 /** Imports a built-in dataset into the store (no-op when present); returns whether it imported. */
-export async function ensureBuiltin(store: DatasetStore, name: string, log?: (msg: string) => void): Promise<boolean> {
+export async function ensureBuiltin(
+  store: DatasetStore,
+  name: string,
+  log?: (msg: string) => void,
+): Promise<boolean> {
   if (await store.has(name)) return false;
   if (name === "fashion-mnist") {
     log?.("importing Fashion-MNIST from /usr/share/datasets/fashion-mnist …");

@@ -103,7 +103,13 @@ export class Step {
   }
 
   /** Records a copy of `bytes` bytes from `src` at `srcOffset` to `dst` at `dstOffset` (multiples of 4). */
-  copy(src: Tensor<DType>, dst: Tensor<DType>, bytes = Math.min(src.byteLength, dst.byteLength), srcOffset = 0, dstOffset = 0): void {
+  copy(
+    src: Tensor<DType>,
+    dst: Tensor<DType>,
+    bytes = Math.min(src.byteLength, dst.byteLength),
+    srcOffset = 0,
+    dstOffset = 0,
+  ): void {
     if (bytes === 0) return;
     if (srcOffset + bytes > src.byteLength || dstOffset + bytes > dst.byteLength) {
       throw new Error(`copy of ${bytes} bytes out of range (${src.label} → ${dst.label})`);

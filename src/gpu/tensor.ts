@@ -113,7 +113,12 @@ export class Tensor<D extends DType = "f32"> {
 /** Allocates a tensor and fills it from `data` (shape defaults to `[data.length]`). */
 export function tensor(gpu: Gpu, data: Uint32Array, shape?: readonly number[], label?: string): Tensor<"u32">;
 export function tensor(gpu: Gpu, data: Int32Array, shape?: readonly number[], label?: string): Tensor<"i32">;
-export function tensor(gpu: Gpu, data: Float32Array, shape?: readonly number[], label?: string): Tensor<"f32">;
+export function tensor(
+  gpu: Gpu,
+  data: Float32Array,
+  shape?: readonly number[],
+  label?: string,
+): Tensor<"f32">;
 export function tensor(
   gpu: Gpu,
   data: Float32Array | Uint32Array | Int32Array,

@@ -28,9 +28,17 @@ interface Header {
 /** Saves `model` and `position` to `path` atomically. */
 export async function saveCheckpoint(path: string, model: Model, position: TrainingPosition): Promise<void> {
   const state = await model.state();
-  const header: Header = { spec: model.spec, position, tensors: state.map(({ name, shape }) => ({ name, shape })) };
+  const header: Header = {
+    spec: model.spec,
+    position,
+    tensors: state.map(({ name, shape }) => ({ name, shape })),
+  };
   const json = new TextEncoder().encode(JSON.stringify(header));
-  const parts: Uint8Array[] = [new TextEncoder().encode(MAGIC), new Uint8Array(new Uint32Array([json.length]).buffer), json];
+  const parts: Uint8Array[] = [
+    new TextEncoder().encode(MAGIC),
+    new Uint8Array(new Uint32Array([json.length]).buffer),
+    json,
+  ];
   for (const s of state) {
     parts.push(new Uint8Array(s.value.buffer, s.value.byteOffset, s.value.byteLength));
     parts.push(new Uint8Array(s.velocity.buffer, s.velocity.byteOffset, s.velocity.byteLength));
@@ -60,7 +68,9 @@ export interface Checkpoint {
 export async function readCheckpoint(path: string): Promise<Checkpoint> {
   const bytes = await Deno.readFile(path);
   const bad = (why: string) => new InvalidInputError(`checkpoint ${path}: ${why}`);
-  if (new TextDecoder().decode(bytes.subarray(0, 8)) !== MAGIC) throw bad("not a gradsift checkpoint (bad magic)");
+  if (new TextDecoder().decode(bytes.subarray(0, 8)) !== MAGIC) {
+    throw bad("not a gradsift checkpoint (bad magic)");
+  }
   if (bytes.length < 12) throw bad("truncated header");
   const len = new DataView(bytes.buffer, bytes.byteOffset).getUint32(8, true);
   if (12 + len > bytes.length) throw bad("truncated header");

@@ -38,7 +38,9 @@ export async function extract(model: Model, split: Split, opts: ExtractOptions =
   const gpu = model.gpu;
   const total = split.labels.length;
   const indices = opts.indices ?? Uint32Array.from({ length: total }, (_, i) => i);
-  for (const i of indices) if (i >= total) throw new InvalidInputError(`extract: index ${i} out of range (n = ${total})`);
+  for (const i of indices) {
+    if (i >= total) throw new InvalidInputError(`extract: index ${i} out of range (n = ${total})`);
+  }
   const n = indices.length;
   const dim = model.embeddingDim;
   const c = model.spec.numClasses;

@@ -69,14 +69,19 @@ export class Linear implements Layer {
     this.inFeatures = inFeatures;
     this.outFeatures = outFeatures;
     this.params = [
-      param(gpu, `${name}.weight`, kaiming(rng, inFeatures, inFeatures * outFeatures), [inFeatures, outFeatures], true),
+      param(gpu, `${name}.weight`, kaiming(rng, inFeatures, inFeatures * outFeatures), [
+        inFeatures,
+        outFeatures,
+      ], true),
       param(gpu, `${name}.bias`, new Float32Array(outFeatures), [outFeatures], false),
     ];
   }
 
   outShape(inShape: readonly number[]): number[] {
     const n = inShape.reduce((a, b) => a * b, 1);
-    if (n !== this.inFeatures) throw new ShapeError(`linear: expects ${this.inFeatures} inputs, got [${inShape}]`);
+    if (n !== this.inFeatures) {
+      throw new ShapeError(`linear: expects ${this.inFeatures} inputs, got [${inShape}]`);
+    }
     return [this.outFeatures];
   }
 
@@ -144,14 +149,25 @@ export class Conv2d implements Layer {
   #x: Tensor | null = null;
   #cols: Tensor | null = null;
 
-  constructor(gpu: Gpu, rng: Rng, opts: { inChannels: number; outChannels: number; k: number; pad: number }, name = "conv") {
+  constructor(
+    gpu: Gpu,
+    rng: Rng,
+    opts: { inChannels: number; outChannels: number; k: number; pad: number },
+    name = "conv",
+  ) {
     this.inChannels = opts.inChannels;
     this.outChannels = opts.outChannels;
     this.k = opts.k;
     this.pad = opts.pad;
     const fanIn = opts.k * opts.k * opts.inChannels;
     this.params = [
-      param(gpu, `${name}.weight`, kaiming(rng, fanIn, fanIn * opts.outChannels), [fanIn, opts.outChannels], true),
+      param(
+        gpu,
+        `${name}.weight`,
+        kaiming(rng, fanIn, fanIn * opts.outChannels),
+        [fanIn, opts.outChannels],
+        true,
+      ),
       param(gpu, `${name}.bias`, new Float32Array(opts.outChannels), [opts.outChannels], false),
     ];
   }

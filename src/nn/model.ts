@@ -71,7 +71,9 @@ export class Model {
     let h = x;
     let hidden = x;
     for (const [i, layer] of this.layers.entries()) {
-      if (i === this.layers.length - 1) hidden = h.shape.length === 2 ? h : h.reshape([h.shape[0], h.size / h.shape[0]]);
+      if (i === this.layers.length - 1) {
+        hidden = h.shape.length === 2 ? h : h.reshape([h.shape[0], h.size / h.shape[0]]);
+      }
       h = layer.forward(step, h, train);
       this.#owned.push(h);
     }
@@ -127,7 +129,12 @@ export class Model {
   async state(): Promise<{ name: string; shape: number[]; value: Float32Array; velocity: Float32Array }[]> {
     const out = [];
     for (const p of this.params) {
-      out.push({ name: p.name, shape: [...p.value.shape], value: await p.value.read(), velocity: await p.velocity.read() });
+      out.push({
+        name: p.name,
+        shape: [...p.value.shape],
+        value: await p.value.read(),
+        velocity: await p.velocity.read(),
+      });
     }
     return out;
   }
@@ -181,7 +188,9 @@ export function buildModel(gpu: Gpu, spec: ModelSpec): Model {
     return new Model(gpu, spec, layers);
   }
   if (spec.kind === "cnn") {
-    if (spec.inputShape.length !== 3) throw new InvalidInputError(`cnn needs (H, W, C) inputs, got [${spec.inputShape}]`);
+    if (spec.inputShape.length !== 3) {
+      throw new InvalidInputError(`cnn needs (H, W, C) inputs, got [${spec.inputShape}]`);
+    }
     const [c1, c2] = spec.channels ?? [8, 16];
     const fc = spec.fcWidth ?? 128;
     const [h, w, c] = spec.inputShape;
@@ -195,7 +204,11 @@ export function buildModel(gpu: Gpu, spec: ModelSpec): Model {
       new Flatten(),
     ];
     const flat = Math.floor(Math.floor(h / 2) / 2) * Math.floor(Math.floor(w / 2) / 2) * c2;
-    layers.push(new Linear(gpu, rng, flat, fc, "fc1"), new ReLU(), new Linear(gpu, rng, fc, spec.numClasses, "fc2"));
+    layers.push(
+      new Linear(gpu, rng, flat, fc, "fc1"),
+      new ReLU(),
+      new Linear(gpu, rng, fc, spec.numClasses, "fc2"),
+    );
     return new Model(gpu, spec, layers);
   }
   throw new InvalidInputError(`unknown model "${(spec as ModelSpec).kind}": use mlp or cnn`);

@@ -7,7 +7,7 @@
  */
 import type { Gpu } from "../gpu/device.ts";
 import { Step } from "../gpu/step.ts";
-import { tensor, type Tensor } from "../gpu/tensor.ts";
+import { type Tensor, tensor } from "../gpu/tensor.ts";
 import { encodeMetrics } from "../gpu/ops/metrics.ts";
 import { encodeCrossEntropy } from "../gpu/ops/cross_entropy.ts";
 import { empty } from "../gpu/tensor.ts";
@@ -101,7 +101,9 @@ export function checkSubset(subset: WeightedSubset, n: number): void {
   if (subset.indices.length === 0) throw new InvalidInputError("subset is empty");
   for (let i = 0; i < subset.indices.length; i++) {
     const idx = subset.indices[i];
-    if (idx >= n) throw new InvalidInputError(`subset index ${idx} (position ${i}) is out of range (n = ${n})`);
+    if (idx >= n) {
+      throw new InvalidInputError(`subset index ${idx} (position ${i}) is out of range (n = ${n})`);
+    }
     const w = subset.weights[i];
     if (!(w > 0) || !Number.isFinite(w)) {
       throw new InvalidInputError(`subset weight ${w} at position ${i} is not a positive finite number`);
@@ -214,7 +216,13 @@ export class Trainer {
         if (opts.onBatch && (bi % PROGRESS_EVERY === PROGRESS_EVERY - 1 || bi === batches - 1)) {
           const [l, , n, w] = await acc.read();
           const secs = (performance.now() - t0) / 1000;
-          opts.onBatch({ epoch, batch: bi + 1, batches, loss: w > 0 ? l / w : 0, samplesPerSecond: n / secs });
+          opts.onBatch({
+            epoch,
+            batch: bi + 1,
+            batches,
+            loss: w > 0 ? l / w : 0,
+            samplesPerSecond: n / secs,
+          });
         }
       }
       const [l, , n, w] = await acc.read();
@@ -270,7 +278,11 @@ export class Trainer {
     this.stepsDone = start * this.stepsPerEpoch(size);
     const history: EpochMetrics[] = [];
     for (let epoch = start; epoch < (opts.endEpoch ?? this.config.epochs); epoch++) {
-      const t = await this.trainEpoch(epoch, opts.subset ?? null, { totalSteps, signal: opts.signal, onBatch: opts.onBatch });
+      const t = await this.trainEpoch(epoch, opts.subset ?? null, {
+        totalSteps,
+        signal: opts.signal,
+        onBatch: opts.onBatch,
+      });
       const e0 = performance.now();
       const ev = await this.evaluate(this.test, opts.signal);
       const m: EpochMetrics = {

@@ -61,11 +61,20 @@ Deno.test("extraction: h, e = softmax(z) − onehot(y) and ℓ match a float64 f
     const p = z.map((v) => Math.exp(v - m) / s);
     const y = blobs.labels[row];
     const eRef = p.map((v, j) => v - (j === y ? 1 : 0));
-    assertClose(`h row ${r}`, h.subarray(r * 16, r * 16 + 16), hRef, { atol: 1e-5, rtol: 1e-4 }, maxAbs(hRef));
+    assertClose(
+      `h row ${r}`,
+      h.subarray(r * 16, r * 16 + 16),
+      hRef,
+      { atol: 1e-5, rtol: 1e-4 },
+      maxAbs(hRef),
+    );
     assertClose(`e row ${r}`, e.subarray(r * 4, r * 4 + 4), eRef, { atol: 1e-6, rtol: 1e-4 });
     assertClose(`loss row ${r}`, [loss[r]], [Math.log(s) + m - z[y]], { atol: 1e-5, rtol: 1e-4 });
   }
   ex.dispose();
-  await assert.rejects(() => extract(model, data.train, { indices: new Uint32Array([300]) }), InvalidInputError);
+  await assert.rejects(
+    () => extract(model, data.train, { indices: new Uint32Array([300]) }),
+    InvalidInputError,
+  );
   model.dispose();
 });

@@ -15,15 +15,13 @@ const TOL = { atol: 2e-5, rtol: 1e-4 };
 async function gpuPass(layer: Layer, x: Float32Array, xShape: number[], g: Float32Array) {
   const gpu = await testGpu();
   const xt = tensor(gpu, x, xShape);
-  let y!: Float32Array;
-  let dx!: Float32Array;
   let yt!: ReturnType<typeof tensor>;
   let dxt: ReturnType<typeof tensor> | null = null;
   await run(gpu, "fwd", (s) => (yt = layer.forward(s, xt, true)));
-  y = await yt.read();
+  const y = await yt.read();
   const gt = tensor(gpu, g, yt.shape);
   await run(gpu, "bwd", (s) => (dxt = layer.backward(s, gt, true)));
-  dx = await dxt!.read();
+  const dx = await dxt!.read();
   const grads = [];
   for (const p of layer.params) grads.push(await p.grad.read());
   await run(gpu, "forget", (s) => layer.forget(s));
@@ -67,8 +65,14 @@ Deno.test("Linear: forward and backward (dx, dW, db) at awkward shapes", async (
     const layer = new Linear(gpu, rng, nin, nout, "fc");
     // Non-zero bias so that the bias path is exercised by the forward check.
     layer.params[1].value.write(rng.normals(nout));
-    await checkLayer(`linear ${b}×${nin}→${nout}`, layer, rng.normals(b * nin), [b, nin], (x, [w, bias]) =>
-      refLinear(x, w, bias, b, nin, nout), rng);
+    await checkLayer(
+      `linear ${b}×${nin}→${nout}`,
+      layer,
+      rng.normals(b * nin),
+      [b, nin],
+      (x, [w, bias]) => refLinear(x, w, bias, b, nin, nout),
+      rng,
+    );
   }
 });
 
@@ -91,8 +95,14 @@ Deno.test("Conv2d: forward and backward (dx, dW, db), NHWC, with and without pad
   for (const s of cases) {
     const layer = new Conv2d(gpu, rng, { inChannels: s.cin, outChannels: s.cout, k: s.k, pad: s.pad });
     layer.params[1].value.write(rng.normals(s.cout));
-    await checkLayer(`conv ${JSON.stringify(s)}`, layer, rng.normals(s.b * s.h * s.w * s.cin), [s.b, s.h, s.w, s.cin], (x, [w, bias]) =>
-      refConv(x, w, bias, s), rng);
+    await checkLayer(
+      `conv ${JSON.stringify(s)}`,
+      layer,
+      rng.normals(s.b * s.h * s.w * s.cin),
+      [s.b, s.h, s.w, s.cin],
+      (x, [w, bias]) => refConv(x, w, bias, s),
+      rng,
+    );
   }
 });
 
@@ -102,6 +112,13 @@ Deno.test("MaxPool2d: forward and backward, even and odd sizes", async () => {
     // Distinct values (a shuffled grid), so the max of each window is unique and FD is exact.
     const n = b * h * w * c;
     const x = Float32Array.from(rng.shuffle(Array.from({ length: n }, (_, i) => (i - n / 2) * 0.37)));
-    await checkLayer(`maxpool ${b}×${h}×${w}×${c}`, new MaxPool2d(), x, [b, h, w, c], (x) => refMaxPool(x, b, h, w, c), rng);
+    await checkLayer(
+      `maxpool ${b}×${h}×${w}×${c}`,
+      new MaxPool2d(),
+      x,
+      [b, h, w, c],
+      (x) => refMaxPool(x, b, h, w, c),
+      rng,
+    );
   }
 });

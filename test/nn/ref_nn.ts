@@ -1,7 +1,14 @@
 /** Float64 reference forward passes (plain loops) for the layer and model tests. NHWC layouts. */
 
 /** y (b, out) = x (b, in) · W (in, out) + bias. */
-export function refLinear(x: ArrayLike<number>, w: ArrayLike<number>, bias: ArrayLike<number>, b: number, nin: number, nout: number) {
+export function refLinear(
+  x: ArrayLike<number>,
+  w: ArrayLike<number>,
+  bias: ArrayLike<number>,
+  b: number,
+  nin: number,
+  nout: number,
+) {
   const y = new Float64Array(b * nout);
   for (let i = 0; i < b; i++) {
     for (let o = 0; o < nout; o++) {
@@ -38,7 +45,8 @@ export function refConv(
               const xx = j + kx - s.pad;
               if (yy < 0 || xx < 0 || yy >= s.h || xx >= s.w) continue;
               for (let c = 0; c < s.cin; c++) {
-                acc += x[((n * s.h + yy) * s.w + xx) * s.cin + c] * w[((ky * s.k + kx) * s.cin + c) * s.cout + o];
+                acc += x[((n * s.h + yy) * s.w + xx) * s.cin + c] *
+                  w[((ky * s.k + kx) * s.cin + c) * s.cout + o];
               }
             }
           }
@@ -72,7 +80,12 @@ export function refMaxPool(x: ArrayLike<number>, b: number, h: number, w: number
 }
 
 /** Σ wᵢℓᵢ / Σ wᵢ with ℓᵢ the softmax cross-entropy of row i. */
-export function refWeightedCE(logits: ArrayLike<number>, labels: ArrayLike<number>, weights: ArrayLike<number>, c: number): number {
+export function refWeightedCE(
+  logits: ArrayLike<number>,
+  labels: ArrayLike<number>,
+  weights: ArrayLike<number>,
+  c: number,
+): number {
   let total = 0;
   let wsum = 0;
   for (let i = 0; i < labels.length; i++) {

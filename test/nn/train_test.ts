@@ -7,7 +7,10 @@ import { testGpu } from "../ref.ts";
 
 const full = await loadFashionMnist();
 const D = 784;
-const slice = (s: Split, n: number): Split => ({ features: s.features.subarray(0, n * D), labels: s.labels.subarray(0, n) });
+const slice = (s: Split, n: number): Split => ({
+  features: s.features.subarray(0, n * D),
+  labels: s.labels.subarray(0, n),
+});
 const train = slice(full.train, 2000);
 const test = slice(full.test!, 1000);
 const inputShape = channelsLastShape(full.inputShape);
@@ -40,7 +43,10 @@ Deno.test("training on a weighted subset uses only its samples; an aborted run s
   const gpu = await testGpu();
   const model = buildModel(gpu, { kind: "mlp", inputShape, numClasses: 10, seed: 3, hidden: [32] });
   const trainer = new Trainer(model, { train, test }, { epochs: 2, batchSize: 50, seed: 3 });
-  const subset = { indices: Uint32Array.from({ length: 300 }, (_, i) => i * 3), weights: new Float32Array(300).fill(2) };
+  const subset = {
+    indices: Uint32Array.from({ length: 300 }, (_, i) => i * 3),
+    weights: new Float32Array(300).fill(2),
+  };
   const history = await trainer.fit({ subset });
   assert.equal(history.length, 2);
   assert.equal(history[0].samples, 300);

@@ -1,0 +1,72 @@
+// omp_repair_pick — the non-negativity step (CORDS's repair): find the active slot with the most
+// negative coefficient (lowest slot on ties); if there is one, record it in ctl[2] and copy its column
+// of A⁻¹ into w for omp_downdate, else set ctl[2] = none. With COUNT_ONLY it only counts, in ctl[4],
+// an iteration that still has a negative coefficient after the repair passes.
+//
+// OMP state shared by the omp_* kernels (see src/selection/omp_gpu.ts for the whole iteration):
+//   ctl (8) u32: [0] stop, [1] active atoms, [2] slot to drop (0xFFFFFFFF: none), [3] accepted this
+//                iteration, [4] iterations that ended with a negative coefficient left after repair
+//   pick (2) u32: masked_argmax output (row j, bits of p_j), 0xFFFFFFFF when no candidate
+//   sel (cap) u32: row held by each slot, 0xFFFFFFFF for an empty or dropped slot
+//   ainv (cap, cap) f32: (K_SS + λI)⁻¹ over the slots; rows/columns of empty slots are 0
+//
+// Mapping: a single workgroup; WG threads stride over the slots and tree-reduce (value, slot).
+
+override COUNT_ONLY: bool = false;
+const WG: u32 = 256u;
+const NONE: u32 = 0xFFFFFFFFu;
+
+struct Params {
+  n: u32,       // candidate rows
+  d: u32,       // columns of g (dense) or of e (factored: C)
+  dh: u32,      // columns of h (factored: D; unused for dense)
+  cap: u32,     // slot capacity: row stride of ainv and kcols
+  slot: u32,    // slot of this iteration (= iterations so far)
+  k: u32,       // most atoms allowed in the active set
+  lambda: f32,  // ridge regularisation λ
+  bias: f32,    // factored: 1 adds the bias part (hᵢ·hⱼ + 1), 0 weight part only
+}
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> ainv: array<f32>;          // (cap, cap)
+@group(0) @binding(2) var<storage, read> sel: array<u32>;           // (cap)
+@group(0) @binding(3) var<storage, read> coef: array<f32>;          // (cap)
+@group(0) @binding(4) var<storage, read_write> ctl: array<u32>;     // (8)
+@group(0) @binding(5) var<storage, read_write> w: array<f32>;       // (cap)
+
+var<workgroup> vals: array<f32, WG>;
+var<workgroup> slots: array<u32, WG>;
+
+@compute @workgroup_size(WG)
+fn main(@builtin(local_invocation_index) t: u32) {
+  var best = 0.0;
+  var at = NONE;
+  for (var a = t; a <= p.slot; a += WG) {
+    if (sel[a] != NONE && coef[a] < best) {
+      best = coef[a];
+      at = a;
+    }
+  }
+  vals[t] = best;
+  slots[t] = at;
+  workgroupBarrier();
+  for (var half = WG / 2u; half > 0u; half /= 2u) {
+    if (t < half) {
+      let v = vals[t + half];
+      let s = slots[t + half];
+      if (v < vals[t] || (v == vals[t] && s < slots[t])) {
+        vals[t] = v;
+        slots[t] = s;
+      }
+    }
+    workgroupBarrier();
+  }
+  let q = workgroupUniformLoad(&slots[0]);
+  if (COUNT_ONLY) {
+    if (t == 0u && q != NONE) { ctl[4] += 1u; }
+    return;
+  }
+  if (t == 0u) { ctl[2] = q; }
+  if (q == NONE) { return; }
+  for (var a = t; a <= p.slot; a += WG) { w[a] = ainv[a * p.cap + q]; }
+}

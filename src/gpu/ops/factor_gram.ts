@@ -1,0 +1,118 @@
+/**
+ * factor_gram: a block of the Gram matrix of per-sample last-layer gradients, G[i, j] = ⟨g1ᵢ, g2ⱼ⟩ =
+ * ⟨e1ᵢ, e2ⱼ⟩ (⟨h1ᵢ, h2ⱼ⟩ + β), computed from the factors e (n, C) and h (n, D) without forming gᵢ
+ * (shaders/factor_gram.wgsl); optionally the cosine G[i, j] / (‖g1ᵢ‖ ‖g2ⱼ‖). Rows of set 1 and of the output
+ * are split into chunks when they exceed the storage binding limit.
+ */
+import code from "../../../shaders/factor_gram.wgsl" with { type: "text" };
+import { ShapeError } from "../../errors.ts";
+import type { KernelSpec } from "../pipelines.ts";
+import { ceilDiv, type Step } from "../step.ts";
+import { empty, type Tensor } from "../tensor.ts";
+import { packParams, type ParamsLayout } from "../uniforms.ts";
+import { dims2, expectDType, expectShape, fmtShape, rowChunks, rowSlice } from "./common.ts";
+
+export const FACTOR_GRAM: KernelSpec = {
+  name: "factor_gram",
+  code,
+  bindings: ["uniform", "read", "read", "read", "read", "write"],
+};
+
+/** Mirrors `struct Params` in factor_gram.wgsl. */
+export const FACTOR_GRAM_PARAMS: ParamsLayout = [
+  ["m", "u32"],
+  ["n", "u32"],
+  ["c", "u32"],
+  ["d", "u32"],
+  ["bias", "f32"],
+];
+
+/** Rows per tile (TM in the shader). */
+const TILE_ROWS = 16;
+/** Columns per lane (CL in the shader). */
+const LANE_COLS = 8;
+/** Lanes per workgroup: one AVX2 SIMD group on lavapipe (see pairwise.wgsl's header). */
+const WG = 8;
+
+/** The factors of one row set's gradients gᵢ = [eᵢ ⊗ hᵢ, eᵢ]. */
+export interface Factors {
+  /** (n, C) f32: softmax(zᵢ) − onehot(yᵢ). */
+  e: Tensor;
+  /** (n, D) f32: the last layer's input. */
+  h: Tensor;
+}
+
+/**
+ * Float32 tolerance with C classes and D features: atol and rtol scale with √(C + D), the terms summed.
+ * Pass the block's max |entry| as `scale` (cosines are at most 1).
+ */
+export function factorGramTolerance(c: number, d: number): { atol: number; rtol: number } {
+  const k = Math.sqrt(Math.max(c + d, 1));
+  return { atol: 1e-6 * k, rtol: 2e-6 * k };
+}
+
+/** Options of `encodeFactorGram`. */
+export interface FactorGramOptions {
+  /** gᵢ includes the bias part eᵢ (β = 1, the default); false: the weight part only (β = 0, NFG). */
+  bias?: boolean;
+  /** Divide by ‖g1ᵢ‖ ‖g2ⱼ‖ (default false); 0 where either gradient is 0. */
+  cosine?: boolean;
+}
+
+/** The (n1, n2, C, D) of a factor_gram block, validated. */
+export function factorGramShape(a: Factors, b: Factors): [number, number, number, number] {
+  const [n1, c] = dims2("factor_gram", "e1", a.e);
+  const [n2, c2] = dims2("factor_gram", "e2", b.e);
+  const [, d] = dims2("factor_gram", "h1", a.h);
+  const [, d2] = dims2("factor_gram", "h2", b.h);
+  for (const [name, t] of [["e1", a.e], ["h1", a.h], ["e2", b.e], ["h2", b.h]] as const) {
+    expectDType("factor_gram", name, t, "f32");
+  }
+  const shapes = `e1 ${fmtShape(a.e.shape)}, h1 ${fmtShape(a.h.shape)}, e2 ${fmtShape(b.e.shape)}, ` +
+    `h2 ${fmtShape(b.h.shape)}`;
+  if (a.h.shape[0] !== n1 || b.h.shape[0] !== n2) {
+    throw new ShapeError(`factor_gram: e and h of a row set must have as many rows: ${shapes}`);
+  }
+  if (c !== c2 || d !== d2) {
+    throw new ShapeError(`factor_gram: the row sets' classes or features differ: ${shapes}`);
+  }
+  return [n1, n2, c, d];
+}
+
+/** Records G[i, j] = ⟨g1ᵢ, g2ⱼ⟩ (or its cosine) into `out` (n1, n2). */
+export function encodeFactorGram(
+  step: Step,
+  a: Factors,
+  b: Factors,
+  out: Tensor,
+  opts: FactorGramOptions = {},
+): void {
+  const [n1, n2, c, d] = factorGramShape(a, b);
+  expectShape("factor_gram", "out", out, [n1, n2]);
+  expectDType("factor_gram", "out", out, "f32");
+  if (n1 === 0 || n2 === 0) return;
+  const constants = { COSINE: !!opts.cosine, WG };
+  const bias = (opts.bias ?? true) ? 1 : 0;
+  const max = step.gpu.limits.maxComputeWorkgroupsPerDimension;
+  // Only set 1's rows and the output's can be cut into contiguous chunks.
+  const chunks = rowChunks(step.gpu, n1, [c * 4, d * 4, n2 * 4]);
+  for (const [r0, rows] of chunks) {
+    const whole = chunks.length === 1;
+    const params = packParams(FACTOR_GRAM_PARAMS, { m: rows, n: n2, c, d, bias });
+    step.dispatch(FACTOR_GRAM, constants, params, [
+      whole ? a.e : rowSlice(a.e, r0, rows, c * 4),
+      whole ? a.h : rowSlice(a.h, r0, rows, d * 4),
+      b.e,
+      b.h,
+      whole ? out : rowSlice(out, r0, rows, n2 * 4),
+    ], [Math.min(ceilDiv(n2, LANE_COLS * WG), max), Math.min(ceilDiv(rows, TILE_ROWS), max)]);
+  }
+}
+
+/** The block ⟨g1ᵢ, g2ⱼ⟩ (or its cosine) into a new (n1, n2) tensor. */
+export function factorGram(step: Step, a: Factors, b: Factors, opts: FactorGramOptions = {}): Tensor {
+  const [n1, n2] = factorGramShape(a, b);
+  const out = empty(step.gpu, [n1, n2], "f32", "factor_gram.out");
+  encodeFactorGram(step, a, b, out, opts);
+  return out;
+}

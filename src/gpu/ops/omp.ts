@@ -1,0 +1,235 @@
+/**
+ * The Batch-OMP kernel family (shaders/omp_*.wgsl). They only run together, on one shared state, so
+ * they share one wrapper: the specs, the Params layout they all declare, and one `encode…` per kernel.
+ * The loop that sequences them is `src/selection/omp_gpu.ts`; the state is described there and in each
+ * shader header.
+ */
+import gramColumn from "../../../shaders/omp_gram_column.wgsl" with { type: "text" };
+import gramKvec from "../../../shaders/omp_gram_kvec.wgsl" with { type: "text" };
+import gramResidual from "../../../shaders/omp_gram_residual.wgsl" with { type: "text" };
+import directKvec from "../../../shaders/omp_direct_kvec.wgsl" with { type: "text" };
+import directResidual from "../../../shaders/omp_direct_residual.wgsl" with { type: "text" };
+import directCorr from "../../../shaders/omp_direct_corr.wgsl" with { type: "text" };
+import append from "../../../shaders/omp_append.wgsl" with { type: "text" };
+import schur from "../../../shaders/omp_schur.wgsl" with { type: "text" };
+import rank1 from "../../../shaders/omp_rank1.wgsl" with { type: "text" };
+import solve from "../../../shaders/omp_solve.wgsl" with { type: "text" };
+import repairPick from "../../../shaders/omp_repair_pick.wgsl" with { type: "text" };
+import downdate from "../../../shaders/omp_downdate.wgsl" with { type: "text" };
+import refineResidual from "../../../shaders/omp_refine_residual.wgsl" with { type: "text" };
+import refineApply from "../../../shaders/omp_refine_apply.wgsl" with { type: "text" };
+import type { KernelSpec } from "../pipelines.ts";
+import { ceilDiv, type Step } from "../step.ts";
+import type { Tensor } from "../tensor.ts";
+import { packParams, type ParamsLayout } from "../uniforms.ts";
+import { grid1d } from "./common.ts";
+
+type K = "uniform" | "read" | "write";
+const spec = (name: string, code: string, bindings: K[]): KernelSpec => ({
+  name,
+  code,
+  bindings: ["uniform", ...bindings],
+});
+
+export const OMP_GRAM_COLUMN = spec("omp_gram_column", gramColumn, ["read", "read", "read", "read", "write"]);
+export const OMP_GRAM_KVEC = spec("omp_gram_kvec", gramKvec, ["read", "read", "read", "read", "write"]);
+export const OMP_GRAM_RESIDUAL = spec("omp_gram_residual", gramResidual, [
+  "read",
+  "read",
+  "read",
+  "read",
+  "write",
+]);
+export const OMP_DIRECT_KVEC = spec("omp_direct_kvec", directKvec, ["read", "read", "read", "read", "write"]);
+export const OMP_DIRECT_RESIDUAL = spec("omp_direct_residual", directResidual, [
+  "read",
+  "read",
+  "read",
+  "read",
+  "read",
+  "write",
+]);
+export const OMP_DIRECT_CORR = spec("omp_direct_corr", directCorr, ["read", "read", "read", "write"]);
+export const OMP_APPEND = spec("omp_append", append, ["read", "read", "read", "read", "write"]);
+export const OMP_SCHUR = spec("omp_schur", schur, [
+  "read",
+  "read",
+  "read",
+  "write",
+  "write",
+  "write",
+  "write",
+]);
+export const OMP_RANK1 = spec("omp_rank1", rank1, ["read", "read", "read", "read", "write", "write"]);
+export const OMP_SOLVE = spec("omp_solve", solve, ["read", "read", "read", "write"]);
+export const OMP_REPAIR_PICK = spec("omp_repair_pick", repairPick, [
+  "read",
+  "read",
+  "read",
+  "write",
+  "write",
+]);
+export const OMP_DOWNDATE = spec("omp_downdate", downdate, ["read", "write", "write", "write"]);
+export const OMP_REFINE_RESIDUAL = spec("omp_refine_residual", refineResidual, [
+  "read",
+  "read",
+  "read",
+  "read",
+  "write",
+]);
+export const OMP_REFINE_APPLY = spec("omp_refine_apply", refineApply, ["read", "read", "write"]);
+
+/** Every OMP kernel (for the Params-layout test). */
+export const OMP_KERNELS = [
+  OMP_GRAM_COLUMN,
+  OMP_GRAM_KVEC,
+  OMP_GRAM_RESIDUAL,
+  OMP_DIRECT_KVEC,
+  OMP_DIRECT_RESIDUAL,
+  OMP_DIRECT_CORR,
+  OMP_APPEND,
+  OMP_SCHUR,
+  OMP_RANK1,
+  OMP_SOLVE,
+  OMP_REPAIR_PICK,
+  OMP_DOWNDATE,
+  OMP_REFINE_RESIDUAL,
+  OMP_REFINE_APPLY,
+];
+
+/** Mirrors `struct Params` in every omp_*.wgsl. */
+export const OMP_PARAMS: ParamsLayout = [
+  ["n", "u32"],
+  ["d", "u32"],
+  ["dh", "u32"],
+  ["cap", "u32"],
+  ["slot", "u32"],
+  ["k", "u32"],
+  ["lambda", "f32"],
+  ["bias", "f32"],
+];
+
+/** Values of the OMP Params for one iteration. */
+export interface OmpParams {
+  n: number;
+  d: number;
+  dh: number;
+  cap: number;
+  slot: number;
+  k: number;
+  lambda: number;
+  bias: number;
+}
+
+/** The shared state of one OMP run on the GPU (shapes in src/selection/omp_gpu.ts). */
+export interface OmpState {
+  ctl: Tensor<"u32">;
+  pick: Tensor<"u32">;
+  sel: Tensor<"u32">;
+  mask: Tensor<"u32">;
+  kvec: Tensor;
+  w: Tensor;
+  scal: Tensor;
+  ainv: Tensor;
+  kss: Tensor;
+  res: Tensor;
+  coef: Tensor;
+  p0: Tensor;
+  corr: Tensor;
+}
+
+const WG = 256;
+
+/** Records one OMP kernel with the iteration's Params; `threads` sets the grid (or `groups` directly). */
+function run(
+  step: Step,
+  k: KernelSpec,
+  p: OmpParams,
+  bindings: Tensor<"u32" | "f32">[],
+  threads: number,
+  constants = {},
+) {
+  const params = packParams(OMP_PARAMS, { ...p });
+  step.dispatch(k, constants, params, bindings, grid1d(step.gpu, ceilDiv(threads, WG)));
+}
+
+/** Factored: kcols[:, slot] = Gram column of the picked atom. */
+export function encodeGramColumn(
+  step: Step,
+  p: OmpParams,
+  s: OmpState,
+  e: Tensor,
+  h: Tensor,
+  kcols: Tensor,
+): void {
+  run(step, OMP_GRAM_COLUMN, p, [e, h, s.pick, s.ctl, kcols], p.n);
+}
+
+/** Factored: kvec from the stored column. */
+export function encodeGramKvec(step: Step, p: OmpParams, s: OmpState, kcols: Tensor): void {
+  run(step, OMP_GRAM_KVEC, p, [kcols, s.pick, s.ctl, s.sel, s.kvec], p.slot + 1);
+}
+
+/** Factored: corr = p⁰ − K_{:,S} c. */
+export function encodeGramResidual(step: Step, p: OmpParams, s: OmpState, kcols: Tensor): void {
+  run(step, OMP_GRAM_RESIDUAL, p, [s.p0, kcols, s.coef, s.ctl, s.corr], p.n);
+}
+
+/** Dense: kvec = G_S gⱼ and ‖gⱼ‖² (one workgroup per slot). */
+export function encodeDirectKvec(step: Step, p: OmpParams, s: OmpState, g: Tensor): void {
+  const params = packParams(OMP_PARAMS, { ...p });
+  step.dispatch(OMP_DIRECT_KVEC, {}, params, [g, s.pick, s.ctl, s.sel, s.kvec], grid1d(step.gpu, p.slot + 1));
+}
+
+/** Dense: r = b − G_Sᵀ c. */
+export function encodeDirectResidual(
+  step: Step,
+  p: OmpParams,
+  s: OmpState,
+  g: Tensor,
+  target: Tensor,
+  r: Tensor,
+): void {
+  run(step, OMP_DIRECT_RESIDUAL, p, [g, target, s.sel, s.coef, s.ctl, r], p.d);
+}
+
+/** Dense: corr = G r. */
+export function encodeDirectCorr(step: Step, p: OmpParams, s: OmpState, g: Tensor, r: Tensor): void {
+  run(step, OMP_DIRECT_CORR, p, [g, r, s.ctl, s.corr], p.n, { VEC4: p.d % 4 === 0 });
+}
+
+/** w = A⁻¹ k. */
+export function encodeAppend(step: Step, p: OmpParams, s: OmpState): void {
+  run(step, OMP_APPEND, p, [s.ainv, s.kvec, s.pick, s.ctl, s.w], Math.max(1, p.slot));
+}
+
+/** Schur complement and the accept/stop decision (single workgroup). */
+export function encodeSchur(step: Step, p: OmpParams, s: OmpState): void {
+  const params = packParams(OMP_PARAMS, { ...p });
+  step.dispatch(OMP_SCHUR, {}, params, [s.pick, s.kvec, s.w, s.ctl, s.sel, s.mask, s.scal], [1]);
+}
+
+/** Block-inverse update over the (slot + 1)² block. */
+export function encodeRank1(step: Step, p: OmpParams, s: OmpState): void {
+  run(step, OMP_RANK1, p, [s.w, s.scal, s.ctl, s.kvec, s.ainv, s.kss], (p.slot + 1) ** 2);
+}
+
+/** c = A⁻¹ q, then `refine` steps of iterative refinement c ← c + A⁻¹(q − (K_SS + λI)c). */
+export function encodeSolve(step: Step, p: OmpParams, s: OmpState, refine = 1): void {
+  run(step, OMP_SOLVE, p, [s.ainv, s.sel, s.p0, s.coef], p.slot + 1);
+  for (let i = 0; i < refine; i++) {
+    run(step, OMP_REFINE_RESIDUAL, p, [s.kss, s.sel, s.p0, s.coef, s.res], p.slot + 1);
+    run(step, OMP_REFINE_APPLY, p, [s.ainv, s.res, s.coef], p.slot + 1);
+  }
+}
+
+/** Picks the most negative coefficient to drop (or only counts one, with `countOnly`). */
+export function encodeRepairPick(step: Step, p: OmpParams, s: OmpState, countOnly = false): void {
+  const params = packParams(OMP_PARAMS, { ...p });
+  step.dispatch(OMP_REPAIR_PICK, { COUNT_ONLY: countOnly }, params, [s.ainv, s.sel, s.coef, s.ctl, s.w], [1]);
+}
+
+/** Removes the picked slot from the inverse. */
+export function encodeDowndate(step: Step, p: OmpParams, s: OmpState): void {
+  run(step, OMP_DOWNDATE, p, [s.w, s.ctl, s.sel, s.ainv], (p.slot + 1) ** 2);
+}

@@ -1,0 +1,153 @@
+import assert from "node:assert/strict";
+import { ompGpu } from "../../src/selection/omp_gpu.ts";
+import { ompObjective, ompReference } from "../../src/selection/omp_reference.ts";
+import { tensor } from "../../src/gpu/tensor.ts";
+import { Rng, testGpu } from "../ref.ts";
+
+/** A random well-conditioned problem: Gaussian rows plus a shared positive drift (so many pᵢ > 0). */
+function problem(seed: number, n: number, d: number): Float32Array {
+  const rng = new Rng(seed);
+  const g = rng.normals(n * d);
+  const drift = rng.normals(d, 0.5);
+  for (let i = 0; i < n; i++) for (let c = 0; c < d; c++) g[i * d + c] += drift[c];
+  return g;
+}
+
+Deno.test("Batch-OMP (dense, GPU) picks the reference OMP's indices; objective within 1e-4 relative", async () => {
+  const gpu = await testGpu();
+  for (
+    const [seed, n, d, k, lambda] of [[1, 50, 20, 10, 0.5], [2, 300, 64, 40, 0.5], [3, 200, 30, 25, 0], [
+      4,
+      97,
+      13,
+      12,
+      2,
+    ]]
+  ) {
+    const gv = problem(seed, n, d);
+    const ref = ompReference(gv, n, d, { k, lambda });
+    const g = tensor(gpu, gv, [n, d]);
+    const got = await ompGpu(gpu, { kind: "dense", g }, { k, lambda, chunk: 7 });
+    g.dispose();
+    const what = `seed=${seed} n=${n} d=${d} k=${k} λ=${lambda}`;
+    assert.deepEqual([...got.indices].sort((a, b) => a - b), [...ref.indices].sort((a, b) => a - b), what);
+    const objGpu = ompObjective(gv, n, d, got.indices, got.weights);
+    const objRef = ompObjective(gv, n, d, ref.indices, ref.weights);
+    assert.ok(objGpu <= objRef * (1 + 1e-4) + 1e-7, `${what}: objective ${objGpu} vs reference ${objRef}`);
+    assert.ok(got.weights.every((w) => w > 0));
+  }
+});
+
+/** gᵢ = [eᵢ ⊗ hᵢ, eᵢ] materialised (n × C·(D+1)). */
+export function materialise(
+  e: Float32Array,
+  h: Float32Array,
+  n: number,
+  c: number,
+  dh: number,
+  bias = true,
+): Float32Array {
+  const d = c * dh + (bias ? c : 0);
+  const g = new Float32Array(n * d);
+  for (let i = 0; i < n; i++) {
+    for (let a = 0; a < c; a++) {
+      for (let b = 0; b < dh; b++) g[i * d + a * dh + b] = e[i * c + a] * h[i * dh + b];
+      if (bias) g[i * d + c * dh + a] = e[i * c + a];
+    }
+  }
+  return g;
+}
+
+/** ⟨gᵢ, Σⱼ gⱼ⟩ in float64. */
+export function targetCorrelations(g: Float32Array, n: number, d: number): Float32Array {
+  const b = new Float64Array(d);
+  for (let i = 0; i < n; i++) for (let c = 0; c < d; c++) b[c] += g[i * d + c];
+  return Float32Array.from({ length: n }, (_, i) => {
+    let s = 0;
+    for (let c = 0; c < d; c++) s += g[i * d + c] * b[c];
+    return s;
+  });
+}
+
+Deno.test("Batch-OMP (factored gᵢ = [eᵢ⊗hᵢ, eᵢ], Gram columns) picks the reference's indices", async () => {
+  const gpu = await testGpu();
+  for (
+    const [seed, n, c, dh, k, lambda] of [[5, 120, 4, 9, 15, 0.5], [6, 257, 10, 16, 30, 0.5], [
+      7,
+      64,
+      3,
+      5,
+      64,
+      0.1,
+    ]]
+  ) {
+    const rng = new Rng(seed);
+    // Errors of a softmax classifier: rows sum to 0; embeddings non-negative (post-ReLU).
+    const ev = new Float32Array(n * c);
+    for (let i = 0; i < n; i++) {
+      const y = rng.int(c);
+      for (let a = 0; a < c; a++) ev[i * c + a] = rng.next() * 0.3 - (a === y ? 0.6 : 0);
+    }
+    const hv = Float32Array.from(rng.normals(n * dh), Math.abs);
+    const gv = materialise(ev, hv, n, c, dh);
+    const d = c * (dh + 1);
+    const ref = ompReference(gv, n, d, { k, lambda });
+    const [e, h] = [tensor(gpu, ev, [n, c]), tensor(gpu, hv, [n, dh])];
+    const got = await ompGpu(gpu, { kind: "factored", e, h, bias: true, p0: targetCorrelations(gv, n, d) }, {
+      k,
+      lambda,
+    });
+    [e, h].forEach((t) => t.dispose());
+    const what = `factored seed=${seed} n=${n} C=${c} D=${dh} k=${k}`;
+    assert.deepEqual([...got.indices].sort((a, b) => a - b), [...ref.indices].sort((a, b) => a - b), what);
+    const [o1, o2] = [
+      ompObjective(gv, n, d, got.indices, got.weights),
+      ompObjective(gv, n, d, ref.indices, ref.weights),
+    ];
+    assert.ok(o1 <= o2 * (1 + 1e-4) + 1e-7, `${what}: objective ${o1} vs ${o2}`);
+  }
+});
+
+Deno.test("OMP repairs negative weights: the reference drops atoms and Batch-OMP matches it", async () => {
+  // Rows near ±base (every third one flipped) make some least-squares weights go negative; d > k keeps
+  // the problem well-conditioned, so a dependent-atom skip is not what happens here.
+  const gpu = await testGpu();
+  const rng = new Rng(1);
+  const [n, d, k] = [150, 60, 25];
+  const gv = new Float32Array(n * d);
+  const base = rng.normals(d);
+  for (let i = 0; i < n; i++) {
+    for (let c = 0; c < d; c++) gv[i * d + c] = base[c] * (i % 3 === 0 ? -0.5 : 1) + rng.normal() * 0.5;
+  }
+  const ref = ompReference(gv, n, d, { k, lambda: 0.1 });
+  assert.ok(ref.iterations > ref.indices.length, "the problem must exercise a drop");
+  const g = tensor(gpu, gv, [n, d]);
+  const got = await ompGpu(gpu, { kind: "dense", g }, { k, lambda: 0.1, chunk: 5 });
+  g.dispose();
+  assert.deepEqual([...got.indices].sort((a, b) => a - b), [...ref.indices].sort((a, b) => a - b));
+  assert.equal(got.unresolvedNegatives, 0);
+  const [o1, o2] = [
+    ompObjective(gv, n, d, got.indices, got.weights),
+    ompObjective(gv, n, d, ref.indices, ref.weights),
+  ];
+  assert.ok(o1 <= o2 * (1 + 1e-4) + 1e-7, `objective ${o1} vs ${o2}`);
+});
+
+Deno.test("OMP edge cases: k = 1, k = n, no positive correlation left", async () => {
+  const gpu = await testGpu();
+  const gv = problem(9, 40, 8);
+  const g = tensor(gpu, gv, [40, 8]);
+  const one = await ompGpu(gpu, { kind: "dense", g }, { k: 1, lambda: 0.5 });
+  assert.equal(one.indices.length, 1);
+  assert.deepEqual([...one.indices], [...ompReference(gv, 40, 8, { k: 1, lambda: 0.5 }).indices]);
+  const all = await ompGpu(gpu, { kind: "dense", g }, { k: 40, lambda: 0.5 });
+  const refAll = ompReference(gv, 40, 8, { k: 40, lambda: 0.5 });
+  assert.deepEqual([...all.indices].sort((a, b) => a - b), [...refAll.indices].sort((a, b) => a - b));
+  assert.ok(all.indices.length <= 40);
+  g.dispose();
+  // All rows anti-correlated with nothing positive: zero rows give p = 0 everywhere, so nothing is picked.
+  const z = tensor(gpu, new Float32Array(5 * 3), [5, 3]);
+  const none = await ompGpu(gpu, { kind: "dense", g: z }, { k: 3 });
+  assert.equal(none.indices.length, 0);
+  z.dispose();
+});
