@@ -1,0 +1,123 @@
+/**
+ * CPU-side helpers over gradient sources: reading them back once, the target correlations p⁰ of a
+ * factored class problem, mini-batch mean gradients, and the matching objective ‖Σ wᵢgᵢ − b‖ / ‖b‖.
+ * All in float64; used where a few O(n·C·D) passes on the CPU are cheaper than more GPU round trips.
+ */
+import { InvalidInputError } from "../errors.ts";
+import type { GradientSource } from "./types.ts";
+
+/** A gradient source copied to the CPU. */
+export type CpuFeatures =
+  | { kind: "factored"; e: Float32Array; h: Float32Array; n: number; c: number; dh: number; bias: boolean }
+  | { kind: "dense"; g: Float32Array; n: number; d: number };
+
+/** Reads a source back (one read-back per tensor); NaN or infinite entries are an `InvalidInputError`. */
+export async function readFeatures(source: GradientSource): Promise<CpuFeatures> {
+  if (source.kind === "dense") {
+    const [n, d] = source.g.shape;
+    const g = await source.g.read();
+    checkFinite(g, d, "gradient");
+    return { kind: "dense", g, n, d };
+  }
+  const [n, c] = source.e.shape;
+  const [e, h] = [await source.e.read(), await source.h.read()];
+  checkFinite(e, c, "error (e)");
+  checkFinite(h, source.h.shape[1], "embedding (h)");
+  return { kind: "factored", e, h, n, c, dh: source.h.shape[1], bias: source.bias };
+}
+
+/** Throws naming the first row with a NaN or infinite entry. */
+export function checkFinite(x: Float32Array, cols: number, what: string): void {
+  for (let i = 0; i < x.length; i++) {
+    if (!Number.isFinite(x[i])) {
+      throw new InvalidInputError(
+        `${what} row ${Math.floor(i / Math.max(1, cols))} holds ${x[i]} at column ${i % Math.max(1, cols)}`,
+      );
+    }
+  }
+}
+
+/** Width of a row gᵢ. */
+export function featureDim(f: CpuFeatures): number {
+  return f.kind === "dense" ? f.d : f.c * f.dh + (f.bias ? f.c : 0);
+}
+
+/** Adds scale · gᵢ to `acc` (length featureDim). Factored layout: [eᵢ ⊗ hᵢ (C·D), eᵢ (C)]. */
+export function addRow(f: CpuFeatures, i: number, scale: number, acc: Float64Array): void {
+  if (f.kind === "dense") {
+    for (let c = 0; c < f.d; c++) acc[c] += scale * f.g[i * f.d + c];
+    return;
+  }
+  for (let a = 0; a < f.c; a++) {
+    const ea = scale * f.e[i * f.c + a];
+    if (ea === 0) continue;
+    const o = a * f.dh;
+    for (let b = 0; b < f.dh; b++) acc[o + b] += ea * f.h[i * f.dh + b];
+    if (f.bias) acc[f.c * f.dh + a] += ea;
+  }
+}
+
+/** ⟨gᵢ, v⟩ for a vector v of length featureDim. */
+export function rowDot(f: CpuFeatures, i: number, v: Float64Array): number {
+  if (f.kind === "dense") {
+    let s = 0;
+    for (let c = 0; c < f.d; c++) s += f.g[i * f.d + c] * v[c];
+    return s;
+  }
+  let s = 0;
+  for (let a = 0; a < f.c; a++) {
+    let t = f.bias ? v[f.c * f.dh + a] : 0;
+    const o = a * f.dh;
+    for (let b = 0; b < f.dh; b++) t += f.h[i * f.dh + b] * v[o + b];
+    s += f.e[i * f.c + a] * t;
+  }
+  return s;
+}
+
+/** p⁰ᵢ = ⟨gᵢ, Σ_{j ∈ rows} gⱼ⟩ for i in `rows` (the correlations with a class's target). */
+export function targetCorrelations(f: CpuFeatures, rows: ArrayLike<number>): Float32Array {
+  const b = new Float64Array(featureDim(f));
+  for (let r = 0; r < rows.length; r++) addRow(f, rows[r], 1, b);
+  return Float32Array.from({ length: rows.length }, (_, r) => rowDot(f, rows[r], b));
+}
+
+/** Mean gradient of each consecutive block of `batch` rows of `rows` (the last block may be short). */
+export function batchMeans(
+  f: CpuFeatures,
+  rows: ArrayLike<number>,
+  batch: number,
+): { g: Float32Array; d: number; groups: number[][] } {
+  const d = featureDim(f);
+  const nb = Math.ceil(rows.length / batch);
+  const g = new Float32Array(nb * d);
+  const groups: number[][] = [];
+  for (let bi = 0; bi < nb; bi++) {
+    const acc = new Float64Array(d);
+    const members: number[] = [];
+    for (let r = bi * batch; r < Math.min(rows.length, (bi + 1) * batch); r++) members.push(rows[r]);
+    for (const i of members) addRow(f, i, 1 / members.length, acc);
+    g.set(acc, bi * d);
+    groups.push(members);
+  }
+  return { g, d, groups };
+}
+
+/** ‖Σ wᵢ gᵢ − Σ_all gᵢ‖ / ‖Σ_all gᵢ‖ (the GRAD-MATCH matching error of a subset, whole pool as target). */
+export function matchingObjective(
+  f: CpuFeatures,
+  indices: ArrayLike<number>,
+  weights: ArrayLike<number>,
+): number {
+  const d = featureDim(f);
+  const b = new Float64Array(d);
+  for (let i = 0; i < f.n; i++) addRow(f, i, 1, b);
+  const v = new Float64Array(d);
+  for (let s = 0; s < indices.length; s++) addRow(f, indices[s], weights[s], v);
+  let num = 0;
+  let den = 0;
+  for (let c = 0; c < d; c++) {
+    num += (v[c] - b[c]) ** 2;
+    den += b[c] ** 2;
+  }
+  return den > 0 ? Math.sqrt(num / den) : 0;
+}
