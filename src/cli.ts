@@ -8,6 +8,7 @@ import { GradsiftError } from "./errors.ts";
 import { acquireGpu } from "./gpu/device.ts";
 import { gpuInfoText, kernelDemo } from "./gpu/info.ts";
 import { trainCommand } from "./commands/train.ts";
+import { selectCommand } from "./commands/select.ts";
 
 const USAGE = `gradsift — coreset selection on WebGPU
 
@@ -16,7 +17,8 @@ usage: gradsift <command> [options]
 commands:
   serve              start the service (for now: adapter info and a kernel demo)
   gpu-info [--json]  print the WebGPU adapter, backend, features and limits
-  train [options]    train a model on a dataset or a subset (gradsift train --help)
+  train [options]    train a model, with or without selection (gradsift train --help)
+  select [options]   select a subset from your own gradient matrix (gradsift select --help)
   test               run every test (type-check, lint and format check included)
   bench [name]       run the benchmarks (name: kernels)
   check              type-check, lint and format-check the sources
@@ -29,6 +31,7 @@ const COMMANDS: Record<string, Command> = {
   "gpu-info": gpuInfo,
   serve,
   train: trainCommand,
+  select: selectCommand,
   help: () => {
     console.log(USAGE);
     return Promise.resolve(0);

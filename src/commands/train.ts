@@ -7,10 +7,12 @@ import { parseArgs } from "node:util";
 import { openDataset } from "../data/builtin.ts";
 import { InvalidInputError } from "../errors.ts";
 import { acquireGpu } from "../gpu/device.ts";
-import { saveCheckpoint } from "../nn/checkpoint.ts";
-import { buildModel, channelsLastShape, type ModelKind, toChannelsLast } from "../nn/model.ts";
+import { channelsLastShape, type ModelKind, toChannelsLast } from "../nn/model.ts";
 import { parseSchedule } from "../nn/schedule.ts";
-import { type Split, Trainer, type WeightedSubset } from "../nn/train.ts";
+import type { Split, WeightedSubset } from "../nn/train.ts";
+import { runTraining } from "../runs/training.ts";
+import { parseStrategy } from "../selection/mod.ts";
+import type { GradMatchMode } from "../selection/grad_match.ts";
 import { ProgressBar } from "./progress.ts";
 
 export const TRAIN_USAGE = `usage: gradsift train [options]
@@ -22,7 +24,13 @@ export const TRAIN_USAGE = `usage: gradsift train [options]
   --momentum X         [0.9]   --no-nesterov to use plain momentum
   --weight-decay X     [5e-4]
   --schedule S         cosine | constant | step:EVERY:GAMMA [cosine]
-  --subset FILE        train on a weighted subset: JSON {indices, weights} (e.g. from gradsift select)
+  --subset FILE        train on a fixed weighted subset: JSON {indices, weights} (e.g. from gradsift select)
+  --strategy S         full | random | gradmatch | craig | crest | nfg [full]
+  --budget B           subset size: a fraction, a percentage or a count [0.1]
+  --select-every R     re-select every R epochs [5]
+  --warm-epochs W      full-data epochs before the first selection [0]
+  --lambda X           GRAD-MATCH ridge λ [0.5]
+  --mode M             GRAD-MATCH per-class | per-batch | whole [per-class]
   --limit N            use only the first N training samples (quick trials)
   --seed S             [0]
   --checkpoint FILE    save model + optimiser state there after every epoch
@@ -84,6 +92,12 @@ export async function trainCommand(args: string[]): Promise<number> {
       "weight-decay": { type: "string" },
       schedule: { type: "string", default: "cosine" },
       subset: { type: "string" },
+      strategy: { type: "string", default: "full" },
+      budget: { type: "string", default: "0.1" },
+      "select-every": { type: "string" },
+      "warm-epochs": { type: "string" },
+      lambda: { type: "string" },
+      mode: { type: "string" },
       limit: { type: "string" },
       seed: { type: "string" },
       checkpoint: { type: "string" },
@@ -113,71 +127,99 @@ export async function trainCommand(args: string[]): Promise<number> {
   if (limit < train.labels.length) train = limitSplit(train, limit, featureSize);
   const subset = o.subset ? await readSubsetFile(o.subset) : null;
   const seed = intOption("seed", o.seed, 0, 0);
+  const strategy = parseStrategy(o.strategy!);
+  if (subset && strategy !== "full") {
+    throw new InvalidInputError("--subset trains on a fixed subset: drop --strategy");
+  }
+  const epochs = intOption("epochs", o.epochs, 10);
   const gpu = await acquireGpu();
-  const model = buildModel(gpu, {
-    kind: o.model as ModelKind,
-    inputShape,
-    numClasses: ds.meta.numClasses,
-    seed,
-  });
-  const trainer = new Trainer(model, { train, test }, {
-    epochs: intOption("epochs", o.epochs, 10),
-    batchSize: intOption("batch-size", o["batch-size"], 128),
-    lr: numOption("lr", o.lr, 0.05),
-    momentum: numOption("momentum", o.momentum, 0.9),
-    nesterov: !o["no-nesterov"],
-    weightDecay: numOption("weight-decay", o["weight-decay"], 5e-4),
-    schedule: parseSchedule(o.schedule!),
-    seed,
-  });
   const ctl = new AbortController();
   const onSignal = () => ctl.abort("interrupted");
   Deno.addSignalListener("SIGINT", onSignal);
   const t0 = performance.now();
-  const size = subset ? subset.indices.length : train.labels.length;
   if (!o.json) {
+    const what = subset
+      ? `subset ${o.subset} (${subset.indices.length} samples)`
+      : strategy === "full"
+      ? `all ${train.labels.length.toLocaleString()} samples`
+      : `${strategy} subsets of ${o.budget} of ${train.labels.length.toLocaleString()} samples`;
     bar.log(
-      `training ${o.model} (${model.parameterCount.toLocaleString()} parameters) on ${o.dataset}: ` +
-        `${size.toLocaleString()} samples${
-          subset ? ` (subset ${o.subset})` : ""
-        }, ${trainer.config.epochs} epochs, ` +
-        `adapter ${gpu.info().description}`,
+      `training ${o.model} on ${o.dataset}, ${what}, ${epochs} epochs, adapter ${gpu.info().description}`,
     );
   }
   try {
-    const history = await trainer.fit({
-      subset,
+    const r = await runTraining(gpu, {
+      model: { kind: o.model as ModelKind, seed },
+      data: { train, test, inputShape, numClasses: ds.meta.numClasses },
+      train: {
+        epochs,
+        batchSize: intOption("batch-size", o["batch-size"], 128),
+        lr: numOption("lr", o.lr, 0.05),
+        momentum: numOption("momentum", o.momentum, 0.9),
+        nesterov: !o["no-nesterov"],
+        weightDecay: numOption("weight-decay", o["weight-decay"], 5e-4),
+        schedule: parseSchedule(o.schedule!),
+        seed,
+      },
+      selection: {
+        strategy,
+        budget: o.budget!,
+        selectEvery: intOption("select-every", o["select-every"], 5),
+        warmEpochs: intOption("warm-epochs", o["warm-epochs"], 0, 0),
+        lambda: o.lambda !== undefined ? numOption("lambda", o.lambda, 0.5) : undefined,
+        mode: o.mode as GradMatchMode | undefined,
+      },
+      fixedSubset: subset ?? undefined,
+      checkpoint: o.checkpoint,
       signal: ctl.signal,
       onBatch: (p) =>
         o.json ? undefined : bar.update(
-          `epoch ${p.epoch + 1}/${trainer.config.epochs}`,
+          `epoch ${p.epoch + 1}/${epochs}`,
           p.batch,
           p.batches,
           `loss ${p.loss.toFixed(4)} · ${Math.round(p.samplesPerSecond)} samples/s`,
         ),
-      onEpoch: async (m) => {
-        if (o.checkpoint) {
-          await saveCheckpoint(o.checkpoint, model, { epoch: m.epoch, stepsDone: trainer.stepsDone });
-        }
+      onProgress: (phase, done, total, note) =>
+        o.json ? undefined : bar.update(`  ${phase}${note ? ` ${note}` : ""}`, done, total),
+      onSubset: (s) => {
+        if (o.json) {
+          console.log(
+            JSON.stringify({
+              type: "subset",
+              round: s.round,
+              epoch: s.epoch,
+              size: s.indices.length,
+              seconds: s.seconds,
+              classCounts: s.classCounts,
+            }),
+          );
+        } else {bar.log(
+            `selection round ${s.round} (${strategy}): ${s.indices.length} samples in ${
+              s.seconds.toFixed(2)
+            } s`,
+          );}
+      },
+      onEpoch: (m) => {
         if (o.json) console.log(JSON.stringify({ type: "epoch", ...m }));
         else {
           bar.log(
             `epoch ${m.epoch}: train loss ${m.trainLoss.toFixed(4)}, test loss ${m.testLoss.toFixed(4)}, ` +
               `test accuracy ${(100 * m.testAccuracy).toFixed(2)}%, ${m.seconds.toFixed(1)} s ` +
-              `(${Math.round(m.samples / m.seconds)} samples/s)`,
+              `(${Math.round(m.samples / m.seconds)} samples/s, ${m.subsetSize} in subset)`,
           );
         }
       },
     });
-    const last = history.at(-1)!;
+    const last = r.history.at(-1)!;
     const summary = {
       type: "summary",
       testAccuracy: last.testAccuracy,
       testLoss: last.testLoss,
-      epochs: history.length,
+      epochs: r.history.length,
       seconds: (performance.now() - t0) / 1000,
-      trainSeconds: history.reduce((s, m) => s + m.seconds, 0),
-      samples: size,
+      trainSeconds: r.trainSeconds,
+      selectionSeconds: r.selectionSeconds,
+      strategy,
       model: o.model,
       dataset: o.dataset,
       seed,
@@ -188,13 +230,14 @@ export async function trainCommand(args: string[]): Promise<number> {
         `done: test accuracy ${(100 * summary.testAccuracy).toFixed(2)}%, test loss ${
           summary.testLoss.toFixed(4)
         }, ` +
-          `${summary.epochs} epochs in ${summary.seconds.toFixed(1)} s`,
+          `${summary.epochs} epochs in ${summary.seconds.toFixed(1)} s (selection ${
+            summary.selectionSeconds.toFixed(1)
+          } s)`,
       );
     }
     return 0;
   } finally {
     Deno.removeSignalListener("SIGINT", onSignal);
-    model.dispose();
     gpu.destroy();
   }
 }

@@ -1,0 +1,299 @@
+/**
+ * A training run with data selection, in-process: the protocol of algorithms.md ("Common training
+ * protocol") for every strategy.
+ * - full: every epoch on all samples.
+ * - random, gradmatch, craig: `warmEpochs` full-data epochs, then a selection round every `selectEvery`
+ *   epochs (features hᵢ, eᵢ extracted from the current model on the GPU, the strategy picks a weighted
+ *   subset) and subset epochs with the weighted loss in between. Random is re-drawn each round unless
+ *   `fixedRandom`.
+ * - nfg: a separate warm-up model trains `nfg.warmEpochs` epochs (checkpoints ranked by neighbour counts),
+ *   the subset is selected once, and a fresh model trains on it (its warm-up counts as selection time).
+ * - crest: CREST's own loop (mini-batch coresets re-selected when the quadratic loss model fails);
+ *   `epochs` are CREST epochs of ⌈budget·n / B⌉ steps.
+ * Reports every epoch (with cumulative selection and training seconds) and every subset.
+ */
+import type { Gpu } from "../gpu/device.ts";
+import { InvalidInputError, throwIfAborted } from "../errors.ts";
+import { buildModel, type ModelSpec } from "../nn/model.ts";
+import { type BatchProgress, type EpochMetrics, type Split, type TrainConfig, Trainer } from "../nn/train.ts";
+import { extract } from "../nn/extract.ts";
+import { saveCheckpoint } from "../nn/checkpoint.ts";
+import { resolveBudget } from "../selection/budget.ts";
+import { createStrategy, type StrategyName, type StrategyOptions } from "../selection/mod.ts";
+import { NFG_FINAL_TRAIN_CONFIG, nfgSelect } from "../selection/nfg.ts";
+import { CrestTrainer } from "../selection/crest.ts";
+import type { Subset } from "../selection/types.ts";
+import { Rng } from "../util/rng.ts";
+
+/** When and how to select. */
+export interface SelectionPlan extends StrategyOptions {
+  strategy: StrategyName;
+  /** A fraction in (0, 1) or a count. */
+  budget: number | string;
+  /** Re-select every R epochs (1 = every epoch) [5]. */
+  selectEvery?: number;
+  /** Full-data epochs before the first selection [0]. */
+  warmEpochs?: number;
+  /** Random: keep the first draw instead of re-drawing each round. */
+  fixedRandom?: boolean;
+  /** NFG: warm-up epochs of its ranking model [10]. */
+  nfgWarmEpochs?: number;
+}
+
+/** An epoch as reported by a run. */
+export interface RunEpoch extends EpochMetrics {
+  /** Samples in the subset trained on this epoch. */
+  subsetSize: number;
+  /** Cumulative seconds spent selecting (extraction + strategy) and training, up to this epoch. */
+  selectionSeconds: number;
+  trainSeconds: number;
+}
+
+/** A selected subset. */
+export interface RunSubset extends Subset {
+  round: number;
+  /** Epoch (1-based) whose training first uses it. */
+  epoch: number;
+  seconds: number;
+  classCounts: number[];
+}
+
+export interface TrainingRunOptions {
+  model: Omit<ModelSpec, "inputShape" | "numClasses">;
+  data: { train: Split; test?: Split; inputShape: number[]; numClasses: number };
+  train: Partial<TrainConfig> & { epochs: number };
+  selection: SelectionPlan;
+  signal?: AbortSignal;
+  onEpoch?: (e: RunEpoch) => void | Promise<void>;
+  onSubset?: (s: RunSubset) => void | Promise<void>;
+  onBatch?: (p: BatchProgress) => void;
+  /** Selection progress (extraction, strategy units). */
+  onProgress?: (phase: string, done: number, total: number, note?: string) => void;
+  /** Save model and optimiser state here after every epoch (not for CREST). */
+  checkpoint?: string;
+  /** Train every epoch on this subset (strategy must be "full": nothing is selected). */
+  fixedSubset?: Subset;
+}
+
+export interface TrainingRunResult {
+  history: RunEpoch[];
+  subsets: RunSubset[];
+  selectionSeconds: number;
+  trainSeconds: number;
+  finalAccuracy: number;
+}
+
+function classCounts(labels: Uint32Array, indices: Uint32Array, c: number): number[] {
+  const out = new Array(c).fill(0);
+  for (const i of indices) out[labels[i]]++;
+  return out;
+}
+
+/** Runs a training with selection; throws `CancelledError` when `signal` fires. */
+export async function runTraining(gpu: Gpu, opts: TrainingRunOptions): Promise<TrainingRunResult> {
+  const { data, selection: plan } = opts;
+  const n = data.train.labels.length;
+  const k = plan.strategy === "full" ? n : resolveBudget(plan.budget, n);
+  const spec: ModelSpec = { ...opts.model, inputShape: data.inputShape, numClasses: data.numClasses };
+  if (plan.strategy === "crest") return await runCrest(gpu, spec, opts, k);
+  const result: TrainingRunResult = {
+    history: [],
+    subsets: [],
+    selectionSeconds: 0,
+    trainSeconds: 0,
+    finalAccuracy: NaN,
+  };
+  let subset: Subset | null = opts.fixedSubset ?? null;
+  if (subset && plan.strategy !== "full") {
+    throw new InvalidInputError("a fixed subset cannot be combined with a strategy");
+  }
+  let trainConfig = opts.train;
+  if (plan.strategy === "nfg") {
+    const t0 = performance.now();
+    const r = await nfgSelect(gpu, {
+      model: spec,
+      train: data.train,
+      budget: k,
+      config: plan.nfgWarmEpochs !== undefined
+        ? { warmEpochs: plan.nfgWarmEpochs, radius: plan.radius }
+        : { radius: plan.radius },
+      signal: opts.signal,
+      progress: (d, t, note) => opts.onProgress?.("nfg", d, t, note),
+    });
+    subset = r.subset;
+    trainConfig = { ...NFG_FINAL_TRAIN_CONFIG, ...opts.train };
+    await record(result, opts, data, { ...subset, round: 0, epoch: 1 }, (performance.now() - t0) / 1000);
+  }
+  const model = buildModel(gpu, spec);
+  try {
+    const trainer = new Trainer(model, { train: data.train, test: data.test }, trainConfig);
+    const epochs = trainer.config.epochs;
+    const warm = plan.strategy === "full" || plan.strategy === "nfg"
+      ? 0
+      : Math.min(plan.warmEpochs ?? 0, epochs);
+    const every = plan.selectEvery ?? 5;
+    if (!(every >= 1)) throw new InvalidInputError(`selectEvery must be ≥ 1, got ${every}`);
+    const subsetEpochSteps = trainer.stepsPerEpoch(
+      subset ? subset.indices.length : plan.strategy === "full" ? n : k,
+    );
+    const totalSteps = warm * trainer.stepsPerEpoch(n) + (epochs - warm) * subsetEpochSteps;
+    const strategy = plan.strategy === "full" || plan.strategy === "nfg"
+      ? null
+      : createStrategy(plan.strategy, plan);
+    const rng = new Rng(trainer.config.seed * 31 + 7);
+    for (let epoch = 0; epoch < epochs; epoch++) {
+      throwIfAborted(opts.signal);
+      const round = Math.floor((epoch - warm) / every);
+      if (strategy && epoch >= warm && (epoch - warm) % every === 0 && !(plan.fixedRandom && subset)) {
+        const t0 = performance.now();
+        subset = await selectRound(gpu, model, data, strategy, k, rng, opts);
+        await record(
+          result,
+          opts,
+          data,
+          { ...subset, round, epoch: epoch + 1 },
+          (performance.now() - t0) / 1000,
+        );
+      }
+      const active = epoch < warm ? null : subset;
+      const t = await trainer.trainEpoch(epoch, active, {
+        totalSteps,
+        signal: opts.signal,
+        onBatch: opts.onBatch,
+      });
+      const ev = await trainer.evaluate(data.test ?? null, opts.signal);
+      result.trainSeconds += t.seconds;
+      const e: RunEpoch = {
+        epoch: epoch + 1,
+        trainLoss: t.trainLoss,
+        testLoss: ev.loss,
+        testAccuracy: ev.accuracy,
+        seconds: t.seconds,
+        evalSeconds: 0,
+        samples: t.samples,
+        lr: t.lr,
+        subsetSize: active ? active.indices.length : n,
+        selectionSeconds: result.selectionSeconds,
+        trainSeconds: result.trainSeconds,
+      };
+      result.history.push(e);
+      result.finalAccuracy = ev.accuracy;
+      if (opts.checkpoint) {
+        await saveCheckpoint(opts.checkpoint, model, { epoch: epoch + 1, stepsDone: trainer.stepsDone });
+      }
+      await opts.onEpoch?.(e);
+    }
+    return result;
+  } finally {
+    model.dispose();
+  }
+}
+
+/** One selection round: extract features of every training sample, run the strategy. */
+async function selectRound(
+  gpu: Gpu,
+  model: ReturnType<typeof buildModel>,
+  data: TrainingRunOptions["data"],
+  strategy: ReturnType<typeof createStrategy>,
+  k: number,
+  rng: Rng,
+  opts: TrainingRunOptions,
+): Promise<Subset> {
+  const ex = await extract(model, data.train, {
+    signal: opts.signal,
+    progress: (d, t) => opts.onProgress?.("extract", d, t),
+  });
+  try {
+    return await strategy.select({
+      gpu,
+      features: { kind: "factored", e: ex.e, h: ex.h, bias: true },
+      labels: data.train.labels,
+      numClasses: data.numClasses,
+      budget: k,
+      rng: rng.fork(),
+      signal: opts.signal,
+      progress: (d, t, note) => opts.onProgress?.(strategy.name, d, t, note),
+    });
+  } finally {
+    ex.dispose();
+  }
+}
+
+async function record(
+  result: TrainingRunResult,
+  opts: TrainingRunOptions,
+  data: TrainingRunOptions["data"],
+  s: Subset & { round: number; epoch: number },
+  seconds: number,
+): Promise<void> {
+  result.selectionSeconds += seconds;
+  const rs: RunSubset = {
+    ...s,
+    seconds,
+    classCounts: classCounts(data.train.labels, s.indices, data.numClasses),
+  };
+  result.subsets.push(rs);
+  await opts.onSubset?.(rs);
+}
+
+/** CREST: its own loop; budget k/n is its fraction of steps. */
+async function runCrest(
+  gpu: Gpu,
+  spec: ModelSpec,
+  opts: TrainingRunOptions,
+  k: number,
+): Promise<TrainingRunResult> {
+  const { data } = opts;
+  const n = data.train.labels.length;
+  const model = buildModel(gpu, spec);
+  const result: TrainingRunResult = {
+    history: [],
+    subsets: [],
+    selectionSeconds: 0,
+    trainSeconds: 0,
+    finalAccuracy: NaN,
+  };
+  try {
+    const crest = new CrestTrainer(model, { train: data.train, test: data.test }, {
+      epochs: opts.train.epochs,
+      batchSize: opts.train.batchSize ?? 128,
+      lr: opts.train.lr ?? 0.05,
+      momentum: opts.train.momentum ?? 0.9,
+      weightDecay: opts.train.weightDecay ?? 5e-4,
+      schedule: opts.train.schedule ?? { kind: "cosine" },
+      seed: opts.train.seed ?? spec.seed,
+      trainFraction: k / n,
+    });
+    let round = 0;
+    const r = await crest.fit({
+      signal: opts.signal,
+      onSelection: (s) => {
+        void opts.onSubset?.({
+          indices: new Uint32Array(0),
+          weights: new Float32Array(0),
+          round: round++,
+          epoch: s.epoch + 1,
+          seconds: s.seconds,
+          classCounts: [],
+        });
+      },
+      onEpoch: async (m) => {
+        result.selectionSeconds += m.selectionSeconds;
+        result.trainSeconds += m.seconds - m.selectionSeconds;
+        const e: RunEpoch = {
+          ...m,
+          subsetSize: Math.round(m.samples),
+          selectionSeconds: result.selectionSeconds,
+          trainSeconds: result.trainSeconds,
+        };
+        result.history.push(e);
+        result.finalAccuracy = m.testAccuracy;
+        await opts.onEpoch?.(e);
+      },
+    });
+    void r;
+    return result;
+  } finally {
+    model.dispose();
+  }
+}

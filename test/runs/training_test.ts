@@ -1,0 +1,74 @@
+import assert from "node:assert/strict";
+import { gaussianBlobsDataset } from "../../src/data/generate.ts";
+import { type RunEpoch, type RunSubset, runTraining } from "../../src/runs/training.ts";
+import { STRATEGY_NAMES } from "../../src/selection/mod.ts";
+import { validateSubset } from "../../src/selection/budget.ts";
+import { CancelledError, InvalidInputError } from "../../src/errors.ts";
+import { testGpu } from "../ref.ts";
+
+const ds = gaussianBlobsDataset({ n: 400, d: 16, classes: 4, seed: 3, nTest: 200 });
+const data = { train: ds.train, test: ds.test, inputShape: ds.inputShape, numClasses: ds.numClasses };
+
+Deno.test("every strategy trains through runTraining: epochs reported, subsets valid, sensible accuracy", async () => {
+  const gpu = await testGpu();
+  for (const strategy of STRATEGY_NAMES) {
+    const epochs: RunEpoch[] = [];
+    const subsets: RunSubset[] = [];
+    const r = await runTraining(gpu, {
+      model: { kind: "mlp", hidden: [32], seed: 1 },
+      data,
+      train: { epochs: 4, batchSize: 32, lr: 0.05, seed: 1 },
+      selection: { strategy, budget: 0.25, selectEvery: 2, warmEpochs: 1, nfgWarmEpochs: 2 },
+      onEpoch: (e) => void epochs.push(e),
+      onSubset: (s) => void subsets.push(s),
+    });
+    assert.equal(r.history.length, 4, strategy);
+    assert.deepEqual(epochs.map((e) => e.epoch), [1, 2, 3, 4], strategy);
+    assert.ok(r.finalAccuracy > 0.6, `${strategy}: accuracy ${r.finalAccuracy}`);
+    if (strategy === "full") assert.equal(subsets.length, 0);
+    else assert.ok(subsets.length >= 1, `${strategy} selected`);
+    if (["random", "gradmatch", "craig"].includes(strategy)) {
+      // Warm epoch 1 on everything, then selections before epochs 2 and 4.
+      assert.deepEqual(subsets.map((s) => s.epoch), [2, 4], strategy);
+      for (const s of subsets) validateSubset(s, 400, 100);
+      assert.deepEqual(epochs.map((e) => e.subsetSize), [400, 100, 100, 100], strategy);
+    }
+    if (strategy === "nfg") validateSubset(subsets[0], 400, 100);
+  }
+});
+
+Deno.test("runTraining: same seed, same run; bad plans are typed errors; abort stops it", async () => {
+  const gpu = await testGpu();
+  const run = () =>
+    runTraining(gpu, {
+      model: { kind: "mlp", hidden: [16], seed: 2 },
+      data,
+      train: { epochs: 2, batchSize: 50, seed: 2 },
+      selection: { strategy: "gradmatch", budget: 40, selectEvery: 1 },
+    });
+  const [a, b] = [await run(), await run()];
+  assert.deepEqual(a.history.map((e) => e.testLoss), b.history.map((e) => e.testLoss));
+  await assert.rejects(
+    () =>
+      runTraining(gpu, {
+        model: { kind: "mlp", seed: 1 },
+        data,
+        train: { epochs: 1 },
+        selection: { strategy: "random", budget: 401 },
+      }),
+    InvalidInputError,
+  );
+  const ctl = new AbortController();
+  ctl.abort("test");
+  await assert.rejects(
+    () =>
+      runTraining(gpu, {
+        model: { kind: "mlp", seed: 1 },
+        data,
+        train: { epochs: 3 },
+        selection: { strategy: "full", budget: 1 },
+        signal: ctl.signal,
+      }),
+    CancelledError,
+  );
+});
