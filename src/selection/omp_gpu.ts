@@ -4,13 +4,13 @@
  * in WGSL kernels with the state on the GPU. Per iteration t (slot t):
  *   1. j = argmax_{i unmasked, pᵢ > 0} pᵢ                          masked_argmax
  *   2. k = (⟨g_s, gⱼ⟩)_{s ∈ S}, κ = ‖gⱼ‖²                          omp_gram_column + omp_gram_kvec
- *                                                                   (factored) / omp_direct_kvec (dense)
+ *                                                                   (factored) / omp_rowdot (dense)
  *   3. A⁻¹ ← block-inverse update with w = A⁻¹k, s = κ + λ − kᵀw   omp_append, omp_schur, omp_rank1
  *   4. c = A⁻¹ q, q_s = ⟨g_s, b⟩                                    omp_solve
  *   5. while some c_s < 0 (up to `repairPasses`): drop the most      omp_repair_pick, omp_downdate,
  *      negative atom (kept masked) and re-solve                     omp_solve
  *   6. p = G(b − G_Sᵀc)                                            omp_gram_residual (factored: p⁰ − K_{:,S}c)
- *                                                                   / omp_direct_residual + omp_direct_corr
+ *                                                                   / omp_direct_residual + omp_rowdot
  * A = K_SS + λI. We keep A⁻¹ instead of a Cholesky factor (the issue asks for an incremental Cholesky):
  * both cost O(t²) per iteration, but the inverse's updates are matrix–vector and rank-1 operations that
  * spread over the GPU, where a Cholesky step needs triangular solves that are sequential in t.
@@ -41,7 +41,7 @@ export interface OmpOptions {
   lambda?: number;
   /** Iterations recorded per submit between control read-backs [32]. */
   chunk?: number;
-  /** Non-negativity repair passes per iteration [3]. */
+  /** Non-negativity repair passes per iteration [2]. */
   repairPasses?: number;
   /** Extra slots beyond k for dropped and skipped atoms [max(32, k/4)]. */
   spareSlots?: number;
@@ -97,7 +97,7 @@ export async function ompGpu(gpu: Gpu, problem: OmpProblem, opts: OmpOptions): P
   }
   const cap = Math.min(n, k + (opts.spareSlots ?? Math.max(32, Math.ceil(k / 4))));
   const chunk = opts.chunk ?? 32;
-  const repairs = opts.repairPasses ?? 3;
+  const repairs = opts.repairPasses ?? 2;
   const base = {
     n,
     d: problem.kind === "dense" ? problem.g.shape[1] : problem.e.shape[1],
@@ -196,10 +196,12 @@ async function prepare(
   const p0 = own(tensor(gpu, new Float32Array(n), [n], "omp.p0"));
   const corr = own(tensor(gpu, new Float32Array(n), [n], "omp.corr"));
   const ctl = own(tensor(gpu, new Uint32Array(8), [8], "omp.ctl0"));
+  const pick = own(tensor(gpu, new Uint32Array(2), [2], "omp.pick0"));
   const step = new Step(gpu, "omp init");
   encodeColSum(step, problem.g, target); // b = Σᵢ gᵢ
   const p = { n, d, dh: 0, cap, slot: 0, k: 0, lambda: 0, bias: 0 };
-  omp.encodeDirectCorr(step, p, { ctl, corr: p0 } as omp.OmpState, problem.g, target); // p⁰ = G b
+  const init = { ctl, pick, sel: pick, corr: p0 } as omp.OmpState;
+  omp.encodeDirectCorr(step, p, init, problem.g, target); // p⁰ = G b
   step.copy(p0, corr);
   await step.submit();
   return { kcols: null, target, r, p0, corr };

@@ -7,9 +7,7 @@
 import gramColumn from "../../../shaders/omp_gram_column.wgsl" with { type: "text" };
 import gramKvec from "../../../shaders/omp_gram_kvec.wgsl" with { type: "text" };
 import gramResidual from "../../../shaders/omp_gram_residual.wgsl" with { type: "text" };
-import directKvec from "../../../shaders/omp_direct_kvec.wgsl" with { type: "text" };
 import directResidual from "../../../shaders/omp_direct_residual.wgsl" with { type: "text" };
-import directCorr from "../../../shaders/omp_direct_corr.wgsl" with { type: "text" };
 import append from "../../../shaders/omp_append.wgsl" with { type: "text" };
 import schur from "../../../shaders/omp_schur.wgsl" with { type: "text" };
 import rank1 from "../../../shaders/omp_rank1.wgsl" with { type: "text" };
@@ -18,6 +16,7 @@ import repairPick from "../../../shaders/omp_repair_pick.wgsl" with { type: "tex
 import downdate from "../../../shaders/omp_downdate.wgsl" with { type: "text" };
 import refineResidual from "../../../shaders/omp_refine_residual.wgsl" with { type: "text" };
 import refineApply from "../../../shaders/omp_refine_apply.wgsl" with { type: "text" };
+import rowdot from "../../../shaders/omp_rowdot.wgsl" with { type: "text" };
 import type { KernelSpec } from "../pipelines.ts";
 import { ceilDiv, type Step } from "../step.ts";
 import type { Tensor } from "../tensor.ts";
@@ -40,7 +39,6 @@ export const OMP_GRAM_RESIDUAL = spec("omp_gram_residual", gramResidual, [
   "read",
   "write",
 ]);
-export const OMP_DIRECT_KVEC = spec("omp_direct_kvec", directKvec, ["read", "read", "read", "read", "write"]);
 export const OMP_DIRECT_RESIDUAL = spec("omp_direct_residual", directResidual, [
   "read",
   "read",
@@ -49,7 +47,6 @@ export const OMP_DIRECT_RESIDUAL = spec("omp_direct_residual", directResidual, [
   "read",
   "write",
 ]);
-export const OMP_DIRECT_CORR = spec("omp_direct_corr", directCorr, ["read", "read", "read", "write"]);
 export const OMP_APPEND = spec("omp_append", append, ["read", "read", "read", "read", "write"]);
 export const OMP_SCHUR = spec("omp_schur", schur, [
   "read",
@@ -77,6 +74,7 @@ export const OMP_REFINE_RESIDUAL = spec("omp_refine_residual", refineResidual, [
   "read",
   "write",
 ]);
+export const OMP_ROWDOT = spec("omp_rowdot", rowdot, ["read", "read", "read", "read", "read", "write"]);
 export const OMP_REFINE_APPLY = spec("omp_refine_apply", refineApply, ["read", "read", "write"]);
 
 /** Every OMP kernel (for the Params-layout test). */
@@ -84,9 +82,7 @@ export const OMP_KERNELS = [
   OMP_GRAM_COLUMN,
   OMP_GRAM_KVEC,
   OMP_GRAM_RESIDUAL,
-  OMP_DIRECT_KVEC,
   OMP_DIRECT_RESIDUAL,
-  OMP_DIRECT_CORR,
   OMP_APPEND,
   OMP_SCHUR,
   OMP_RANK1,
@@ -95,6 +91,7 @@ export const OMP_KERNELS = [
   OMP_DOWNDATE,
   OMP_REFINE_RESIDUAL,
   OMP_REFINE_APPLY,
+  OMP_ROWDOT,
 ];
 
 /** Mirrors `struct Params` in every omp_*.wgsl. */
@@ -175,10 +172,14 @@ export function encodeGramResidual(step: Step, p: OmpParams, s: OmpState, kcols:
   run(step, OMP_GRAM_RESIDUAL, p, [s.p0, kcols, s.coef, s.ctl, s.corr], p.n);
 }
 
-/** Dense: kvec = G_S gⱼ and ‖gⱼ‖² (one workgroup per slot). */
+/** Rows per workgroup of omp_rowdot (WG / LANES). */
+const ROWDOT_ROWS = WG / 8;
+
+/** Dense: kvec = G_S gⱼ and ‖gⱼ‖² (cooperative row dots). */
 export function encodeDirectKvec(step: Step, p: OmpParams, s: OmpState, g: Tensor): void {
   const params = packParams(OMP_PARAMS, { ...p });
-  step.dispatch(OMP_DIRECT_KVEC, {}, params, [g, s.pick, s.ctl, s.sel, s.kvec], grid1d(step.gpu, p.slot + 1));
+  const groups = grid1d(step.gpu, ceilDiv(p.slot + 1, ROWDOT_ROWS));
+  step.dispatch(OMP_ROWDOT, { KVEC: true }, params, [g, s.res, s.pick, s.ctl, s.sel, s.kvec], groups);
 }
 
 /** Dense: r = b − G_Sᵀ c. */
@@ -193,9 +194,11 @@ export function encodeDirectResidual(
   run(step, OMP_DIRECT_RESIDUAL, p, [g, target, s.sel, s.coef, s.ctl, r], p.d);
 }
 
-/** Dense: corr = G r. */
+/** Dense: corr = G r (cooperative row dots). */
 export function encodeDirectCorr(step: Step, p: OmpParams, s: OmpState, g: Tensor, r: Tensor): void {
-  run(step, OMP_DIRECT_CORR, p, [g, r, s.ctl, s.corr], p.n, { VEC4: p.d % 4 === 0 });
+  const params = packParams(OMP_PARAMS, { ...p });
+  const groups = grid1d(step.gpu, ceilDiv(p.n, ROWDOT_ROWS));
+  step.dispatch(OMP_ROWDOT, { KVEC: false }, params, [g, r, s.pick, s.ctl, s.sel, s.corr], groups);
 }
 
 /** w = A⁻¹ k. */
