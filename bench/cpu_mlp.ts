@@ -12,8 +12,11 @@ export class CpuMlp {
   readonly vw: Float32Array[];
   readonly vb: Float32Array[];
 
-  constructor(sizes: number[], seed: number) {
+  readonly skipZeros: boolean;
+
+  constructor(sizes: number[], seed: number, skipZeros = false) {
     this.sizes = sizes;
+    this.skipZeros = skipZeros;
     const rng = new Rng(seed);
     this.w = sizes.slice(1).map((out, i) => rng.normals(sizes[i] * out, Math.sqrt(2 / sizes[i])));
     this.b = sizes.slice(1).map((out) => new Float32Array(out));
@@ -36,7 +39,7 @@ export class CpuMlp {
         out.set(this.b[l], oi);
         for (let k = 0; k < nin; k++) {
           const av = a[i * nin + k];
-          if (av === 0) continue;
+          if (av === 0 && this.skipZeros) continue;
           const wk = k * nout;
           for (let j = 0; j < nout; j++) out[oi + j] += av * w[wk + j];
         }
@@ -67,7 +70,7 @@ export class CpuMlp {
       for (let i = 0; i < bsz; i++) {
         for (let k = 0; k < nin; k++) {
           const av = a[i * nin + k];
-          if (av === 0) continue;
+          if (av === 0 && this.skipZeros) continue;
           for (let j = 0; j < nout; j++) gw[k * nout + j] += av * d[i * nout + j];
         }
         for (let j = 0; j < nout; j++) gb[j] += d[i * nout + j];

@@ -2,6 +2,7 @@
 const BENCHES: Record<string, () => Promise<void>> = {
   kernels: async () => (await import("./kernels.ts")).main(),
   training: async () => (await import("./training.ts")).main(),
+  selection: async () => (await import("./selection.ts")).main(),
 };
 
 const names = Deno.args.filter((a) => !a.startsWith("-"));

@@ -1,0 +1,323 @@
+/**
+ * Selection benchmarks. `deno task bench selection [--quick] [--part omp|table] [--seeds N]
+ * [--epochs N] [--budgets 0.1,0.3] [--strategies a,b] [--limit N] [--nfg-warm N]`.
+ * 1. OMP, one class of Fashion-MNIST-sized data (n = 6,000, d = 2,570 = 10 × 257 as factored last-layer
+ *    gradients of an MLP trained one epoch, k = 600): GPU Batch-OMP vs the float64 reference OMP that
+ *    re-solves from scratch each iteration, in the same run, with both objectives.
+ * 2. n = 10,000, d = 1,024, k = 1,000 seeded Gaussian gradients through the CLI (`gradsift select`).
+ * 3. n = 60,000 per class, k = 1,500 / 3,000 / 6,000: time and objective as k grows.
+ * 4. The results table: Fashion-MNIST, MLP, every strategy at each budget and seed — test accuracy
+ *    (mean ± std), relative error vs Full, selection and total seconds, speed-up vs Full — and an SVG plot
+ *    of accuracy against wall time (bench/out/selection_accuracy.svg).
+ */
+import { loadFashionMnist } from "../src/data/fashion_mnist.ts";
+import { writeNpy } from "../src/data/npy.ts";
+import { acquireGpu, type Gpu } from "../src/gpu/device.ts";
+import { gatherRows } from "../src/gpu/ops/gather_rows.ts";
+import { Step } from "../src/gpu/step.ts";
+import { buildModel } from "../src/nn/model.ts";
+import { extract } from "../src/nn/extract.ts";
+import { type Split, Trainer } from "../src/nn/train.ts";
+import { runTraining, type TrainingRunResult } from "../src/runs/training.ts";
+import { classIndices } from "../src/selection/budget.ts";
+import { matchingObjective, readFeatures, targetCorrelations } from "../src/selection/features.ts";
+import { GradMatchStrategy } from "../src/selection/grad_match.ts";
+import type { StrategyName } from "../src/selection/mod.ts";
+import { ompGpu } from "../src/selection/omp_gpu.ts";
+import { ompObjective, ompReference } from "../src/selection/omp_reference.ts";
+import { Rng } from "../src/util/rng.ts";
+import { provenance, table } from "./util.ts";
+
+const args = Deno.args;
+const opt = (name: string, def: string) => args.find((a) => a.startsWith(`--${name}=`))?.split("=")[1] ?? def;
+const quick = args.includes("--quick");
+const part = opt("part", "all");
+
+/** An MLP trained briefly on (a slice of) Fashion-MNIST, and its extracted features. */
+async function fashionFeatures(gpu: Gpu, train: Split, epochs: number) {
+  const model = buildModel(gpu, { kind: "mlp", inputShape: [28, 28, 1], numClasses: 10, seed: 0 });
+  await new Trainer(model, { train }, { epochs, seed: 0 }).fit();
+  const ex = await extract(model, train);
+  model.dispose();
+  return ex;
+}
+
+async function ompClass(gpu: Gpu, train: Split): Promise<string> {
+  const k = quick ? 100 : 600;
+  const ex = await fashionFeatures(gpu, train, 1);
+  const rows = classIndices(train.labels, 10)[0].slice(0, quick ? 1500 : 6000);
+  const step = new Step(gpu, "gather class");
+  const [e, h] = [gatherRows(step, ex.e, rows), gatherRows(step, ex.h, rows)];
+  await step.submit();
+  ex.dispose();
+  const cpu = await readFeatures({ kind: "factored", e, h, bias: true });
+  const n = rows.length;
+  const p0 = targetCorrelations(cpu, Uint32Array.from({ length: n }, (_, i) => i));
+  const t0 = performance.now();
+  const gpuRes = await ompGpu(gpu, { kind: "factored", e, h, bias: true, p0 }, { k, lambda: 0.5 });
+  const gpuSec = (performance.now() - t0) / 1000;
+  const d = 10 * 257;
+  const g = new Float32Array(n * d);
+  for (let i = 0; i < n; i++) {
+    for (let a = 0; a < 10; a++) {
+      const ea = cpu.kind === "factored" ? cpu.e[i * 10 + a] : 0;
+      for (let b = 0; b < 256; b++) {
+        g[i * d + a * 256 + b] = ea * (cpu.kind === "factored" ? cpu.h[i * 256 + b] : 0);
+      }
+      g[i * d + 2560 + a] = ea;
+    }
+  }
+  const t1 = performance.now();
+  const ref = ompReference(g, n, d, { k, lambda: 0.5 });
+  const refSec = (performance.now() - t1) / 1000;
+  [e, h].forEach((t) => t.dispose());
+  const objG = ompObjective(g, n, d, gpuRes.indices, gpuRes.weights);
+  const objR = ompObjective(g, n, d, ref.indices, ref.weights);
+  const same = gpuRes.indices.filter((i) => ref.indices.includes(i)).length;
+  return table(
+    ["OMP, one class (factored, λ = 0.5)", "n", "d", "k", "seconds", "objective", "picks shared"],
+    [
+      ["Batch-OMP, GPU", n, d, k, gpuSec.toFixed(2), objG.toExponential(4), `${same}/${ref.indices.length}`],
+      ["reference OMP, float64 TS (re-solves)", n, d, k, refSec.toFixed(2), objR.toExponential(4), ""],
+      ["speed-up of Batch-OMP", "", "", "", `${(refSec / gpuSec).toFixed(1)}×`, "", ""],
+    ],
+  );
+}
+
+async function ompCli(): Promise<string> {
+  const [n, d, k] = quick ? [2000, 256, 200] : [10000, 1024, 1000];
+  const rng = new Rng(42);
+  const g = rng.normals(n * d);
+  const drift = rng.normals(d, 0.2);
+  for (let i = 0; i < n; i++) for (let c = 0; c < d; c++) g[i * d + c] += drift[c];
+  const dir = await Deno.makeTempDir();
+  await writeNpy(`${dir}/G.npy`, g, [n, d]);
+  const t0 = performance.now();
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      new URL("../src/cli.ts", import.meta.url).pathname,
+      "select",
+      "--input",
+      `${dir}/G.npy`,
+      "--budget",
+      `${k}`,
+      "--strategy",
+      "gradmatch",
+      "--out",
+      `${dir}/s.json`,
+    ],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const wall = (performance.now() - t0) / 1000;
+  if (out.code !== 0) throw new Error(new TextDecoder().decode(out.stderr));
+  const s = JSON.parse(await Deno.readTextFile(`${dir}/s.json`));
+  await Deno.remove(dir, { recursive: true });
+  return table([
+    "gradsift select (Gaussian, whole set, λ = 0)",
+    "n",
+    "d",
+    "k",
+    "selection s",
+    "process s",
+    "objective",
+  ], [
+    ["gradmatch via the CLI", n, d, k, s.seconds.toFixed(2), wall.toFixed(2), s.objective.toExponential(4)],
+  ]);
+}
+
+async function ompPerClass(gpu: Gpu, train: Split): Promise<string> {
+  const ex = await fashionFeatures(gpu, train, 1);
+  const cpu = await readFeatures({ kind: "factored", e: ex.e, h: ex.h, bias: true });
+  const rows: (string | number)[][] = [];
+  for (const k of quick ? [300, 600] : [1500, 3000, 6000]) {
+    const s = new GradMatchStrategy({ mode: "per-class" });
+    const t0 = performance.now();
+    const subset = await s.select({
+      gpu,
+      features: { kind: "factored", e: ex.e, h: ex.h, bias: true },
+      labels: train.labels,
+      numClasses: 10,
+      budget: k,
+      rng: new Rng(0),
+    });
+    const sec = (performance.now() - t0) / 1000;
+    rows.push([
+      train.labels.length,
+      k,
+      sec.toFixed(2),
+      s.stats.ompIterations,
+      matchingObjective(cpu, subset.indices, subset.weights).toExponential(4),
+    ]);
+  }
+  ex.dispose();
+  return table(["n (per class, λ = 0.5)", "k", "seconds", "OMP iterations", "objective (vs all 60k)"], rows);
+}
+
+interface Cell {
+  strategy: string;
+  budget: number;
+  runs: TrainingRunResult[];
+  seconds: number[];
+}
+
+async function resultsTable(gpu: Gpu, data: { train: Split; test: Split }): Promise<string> {
+  const seeds = Number(opt("seeds", quick ? "1" : "3"));
+  const epochs = Number(opt("epochs", quick ? "3" : "15"));
+  const budgets = opt("budgets", "0.1,0.3").split(",").map(Number);
+  const strategies = opt("strategies", "full,random,gradmatch,craig,crest,nfg").split(",") as StrategyName[];
+  const nfgWarm = Number(opt("nfg-warm", quick ? "1" : "10"));
+  const cells: Cell[] = [];
+  for (const strategy of strategies) {
+    for (const budget of strategy === "full" ? [1] : budgets) {
+      const cell: Cell = { strategy, budget, runs: [], seconds: [] };
+      for (let seed = 0; seed < seeds; seed++) {
+        const t0 = performance.now();
+        const r = await runTraining(gpu, {
+          model: { kind: "mlp", seed },
+          data: { ...data, inputShape: [28, 28, 1], numClasses: 10 },
+          train: { epochs, seed },
+          selection: {
+            strategy,
+            budget,
+            // GRAD-MATCH as CORDS runs it best: per mini-batch, warm-started with ⌈κ·T·fraction⌉ full epochs (κ = ½).
+            mode: "per-batch",
+            warmEpochs: strategy === "gradmatch" || strategy === "craig"
+              ? Math.ceil(0.5 * epochs * budget)
+              : 0,
+            selectEvery: Math.max(1, Math.round(epochs / 3)),
+            nfgWarmEpochs: nfgWarm,
+          },
+        });
+        cell.runs.push(r);
+        cell.seconds.push((performance.now() - t0) / 1000);
+        console.error(
+          `  ${strategy} ${budget} seed ${seed}: acc ${(100 * r.finalAccuracy).toFixed(2)}% in ${
+            cell.seconds.at(-1)!.toFixed(1)
+          } s`,
+        );
+      }
+      cells.push(cell);
+    }
+  }
+  const mean = (x: number[]) => x.reduce((a, b) => a + b, 0) / x.length;
+  const std = (x: number[]) => Math.sqrt(mean(x.map((v) => (v - mean(x)) ** 2)));
+  const full = cells.find((c) => c.strategy === "full");
+  const fullAcc = full ? mean(full.runs.map((r) => r.finalAccuracy)) : NaN;
+  const fullSec = full ? mean(full.seconds) : NaN;
+  await Deno.mkdir(new URL("./out", import.meta.url), { recursive: true });
+  await Deno.writeTextFile(new URL("./out/selection_accuracy.svg", import.meta.url), svgPlot(cells));
+  const rows = cells.map((c) => {
+    const acc = c.runs.map((r) => 100 * r.finalAccuracy);
+    const relErr = (100 * (fullAcc - mean(acc) / 100)) / fullAcc;
+    return [
+      c.strategy,
+      c.strategy === "full" ? "100%" : `${100 * c.budget}%`,
+      `${mean(acc).toFixed(2)} ± ${std(acc).toFixed(2)}`,
+      c.strategy === "full" ? "—" : relErr.toFixed(2),
+      mean(c.runs.map((r) => r.selectionSeconds)).toFixed(1),
+      mean(c.seconds).toFixed(1),
+      (fullSec / mean(c.seconds)).toFixed(2) + "×",
+    ];
+  });
+  return `${seeds} seed(s), ${epochs} epochs, MLP 784-256-10, batch 128, lr 0.05 cosine, Nesterov 0.9, wd 5e-4\n\n` +
+    table([
+      "strategy",
+      "budget",
+      "test acc % (mean ± std)",
+      "rel. error vs Full %",
+      "selection s",
+      "total s",
+      "speed-up",
+    ], rows);
+}
+
+/** Accuracy (per epoch) against cumulative wall time, one line per strategy and budget (seed 0). */
+function svgPlot(cells: Cell[]): string {
+  const [w, h, m] = [640, 400, 50];
+  const series = cells.map((c) => ({
+    label: `${c.strategy}${c.strategy === "full" ? "" : ` ${100 * c.budget}%`}`,
+    points: c.runs[0].history.map((e) =>
+      [e.selectionSeconds + e.trainSeconds, 100 * e.testAccuracy] as [number, number]
+    ),
+  }));
+  const xs = series.flatMap((s) => s.points.map((p) => p[0]));
+  const ys = series.flatMap((s) => s.points.map((p) => p[1]));
+  const [x1, y0, y1] = [
+    Math.max(...xs) * 1.05,
+    Math.floor(Math.min(...ys)) - 1,
+    Math.ceil(Math.max(...ys)) + 1,
+  ];
+  const X = (x: number) => m + ((w - 2 * m) * x) / x1;
+  const Y = (y: number) => h - m - ((h - 2 * m) * (y - y0)) / (y1 - y0);
+  const colors = [
+    "#000",
+    "#e41a1c",
+    "#377eb8",
+    "#4daf4a",
+    "#984ea3",
+    "#ff7f00",
+    "#a65628",
+    "#f781bf",
+    "#999",
+    "#66c2a5",
+    "#fc8d62",
+  ];
+  const lines = series.map((s, i) =>
+    `<polyline fill="none" stroke="${colors[i % colors.length]}" stroke-width="2" points="${
+      s.points.map(([x, y]) => `${X(x).toFixed(1)},${Y(y).toFixed(1)}`).join(" ")
+    }"/><text x="${w - m + 5}" y="${m + 14 * i}" font-size="11" fill="${
+      colors[i % colors.length]
+    }">${s.label}</text>`
+  );
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${w + 90}" height="${h}" font-family="sans-serif">
+<rect width="100%" height="100%" fill="white"/>
+<line x1="${m}" y1="${h - m}" x2="${w - m}" y2="${
+    h - m
+  }" stroke="#333"/><line x1="${m}" y1="${m}" x2="${m}" y2="${h - m}" stroke="#333"/>
+<text x="${w / 2}" y="${
+    h - 12
+  }" font-size="12" text-anchor="middle">wall time (s): selection + training</text>
+<text x="14" y="${h / 2}" font-size="12" transform="rotate(-90 14 ${
+    h / 2
+  })" text-anchor="middle">test accuracy (%)</text>
+<text x="${m}" y="${h - m + 14}" font-size="10">0</text><text x="${w - m}" y="${
+    h - m + 14
+  }" font-size="10" text-anchor="end">${x1.toFixed(0)}</text>
+<text x="${m - 4}" y="${Y(y0)}" font-size="10" text-anchor="end">${y0}</text><text x="${m - 4}" y="${
+    Y(y1) + 8
+  }" font-size="10" text-anchor="end">${y1}</text>
+${lines.join("\n")}
+</svg>
+`;
+}
+
+export async function main(): Promise<void> {
+  const gpu = await acquireGpu();
+  const ds = await loadFashionMnist();
+  const limit = Number(opt("limit", "0"));
+  const slice = (
+    s: Split,
+    n: number,
+  ) => (n > 0 ? { features: s.features.subarray(0, n * 784), labels: s.labels.subarray(0, n) } : s);
+  const train = slice(ds.train, limit);
+  console.log(`# Selection benchmarks\n${await provenance(gpu)}\n`);
+  if (part === "all" || part === "omp") {
+    console.log(
+      `## OMP\n\n${await ompClass(gpu, ds.train)}\n\n${await ompCli()}\n\n${await ompPerClass(
+        gpu,
+        ds.train,
+      )}\n`,
+    );
+  }
+  if (part === "all" || part === "table") {
+    console.log(`## Results table (Fashion-MNIST${limit ? `, first ${limit} training samples` : ""})\n`);
+    console.log(await resultsTable(gpu, { train, test: ds.test! }));
+    console.log("\nplot: bench/out/selection_accuracy.svg");
+  }
+  gpu.destroy();
+}
+
+if (import.meta.main) await main();
