@@ -13,7 +13,7 @@ import { encodeCrossEntropy } from "../gpu/ops/cross_entropy.ts";
 import { empty } from "../gpu/tensor.ts";
 import { InvalidInputError, throwIfAborted } from "../errors.ts";
 import { Rng } from "../util/rng.ts";
-import type { Model } from "./model.ts";
+import type { Batch, Model } from "./model.ts";
 import { learningRate, type Schedule } from "./schedule.ts";
 
 /** One split of a dataset in memory: n rows of `features` (n × prod(inputShape)) and labels. */
@@ -111,6 +111,49 @@ export function checkSubset(subset: WeightedSubset, n: number): void {
   }
 }
 
+/** Uploads rows `rows` of a split, with weights (1 when null), as a batch; Σ w is computed here. */
+export function uploadBatch(
+  model: Model,
+  split: Split,
+  rows: ArrayLike<number>,
+  weights: ArrayLike<number> | null,
+): Batch {
+  const d = model.spec.inputShape.reduce((a, b) => a * b, 1);
+  const b = rows.length;
+  const x = new Float32Array(b * d);
+  const y = new Uint32Array(b);
+  const w = new Float32Array(b);
+  let weightSum = 0;
+  for (let i = 0; i < b; i++) {
+    const r = rows[i];
+    x.set(split.features.subarray(r * d, (r + 1) * d), i * d);
+    y[i] = split.labels[r];
+    w[i] = weights ? weights[i] : 1;
+    weightSum += w[i];
+  }
+  return {
+    x: tensor(model.gpu, x, [b, ...model.spec.inputShape], "batch.x"),
+    labels: tensor(model.gpu, y, [b], "batch.labels"),
+    weights: tensor(model.gpu, w, [b], "batch.weights"),
+    weightSum,
+  };
+}
+
+/**
+ * Records a forward-only pass of `batch` whose per-sample weighted CE, correct count, size and weight sum
+ * accumulate into `acc` (4) f32; releases the batch and everything else once `step` is submitted.
+ */
+export function encodeEvalBatch(step: Step, model: Model, batch: Batch, acc: Tensor): void {
+  const n = batch.x.shape[0];
+  const { logits } = model.forward(step, batch.x, false);
+  const loss = empty(step.gpu, [n], "f32", "eval.loss");
+  const dlogits = empty(step.gpu, logits.shape, "f32", "eval.dlogits");
+  encodeCrossEntropy(step, { logits, labels: batch.labels, weights: batch.weights }, { loss, dlogits });
+  encodeMetrics(step, { loss, logits, labels: batch.labels, weights: batch.weights }, acc);
+  model.forget(step);
+  step.release(batch.x, batch.labels, batch.weights, loss, dlogits);
+}
+
 /** Trains `model` on `train` (or a subset of it) and evaluates on `test`. */
 export class Trainer {
   readonly model: Model;
@@ -145,34 +188,6 @@ export class Trainer {
     return Math.ceil(size / this.config.batchSize);
   }
 
-  /** Uploads rows `rows` of a split, with weights, as a batch. */
-  #batch(split: Split, rows: ArrayLike<number>, weights: ArrayLike<number> | null): {
-    x: Tensor;
-    labels: Tensor<"u32">;
-    weights: Tensor;
-    weightSum: number;
-  } {
-    const d = this.featureSize;
-    const b = rows.length;
-    const x = new Float32Array(b * d);
-    const y = new Uint32Array(b);
-    const w = new Float32Array(b);
-    let weightSum = 0;
-    for (let i = 0; i < b; i++) {
-      const r = rows[i];
-      x.set(split.features.subarray(r * d, (r + 1) * d), i * d);
-      y[i] = split.labels[r];
-      w[i] = weights ? weights[i] : 1;
-      weightSum += w[i];
-    }
-    return {
-      x: tensor(this.gpu, x, [b, ...this.model.spec.inputShape], "batch.x"),
-      labels: tensor(this.gpu, y, [b], "batch.labels"),
-      weights: tensor(this.gpu, w, [b], "batch.weights"),
-      weightSum,
-    };
-  }
-
   /**
    * One epoch over `subset` (the whole training split when null), in a seeded shuffled order.
    * `totalSteps` is the schedule's horizon.
@@ -198,7 +213,7 @@ export class Trainer {
         const pos = order.subarray(bi * bs, Math.min(size, (bi + 1) * bs));
         const rows = subset ? Array.from(pos, (p) => subset.indices[p]) : pos;
         const weights = subset ? Array.from(pos, (p) => subset.weights[p]) : null;
-        const batch = this.#batch(this.train, rows, weights);
+        const batch = uploadBatch(this.model, this.train, rows, weights);
         lr = learningRate(this.config.lr, this.config.schedule, this.stepsDone, opts.totalSteps, perEpoch);
         const step = new Step(this.gpu, `train e${epoch} b${bi}`);
         const { loss, logits } = this.model.trainStep(step, batch, {
@@ -241,15 +256,9 @@ export class Trainer {
       for (let r = 0; r < n; r += this.config.evalBatchSize) {
         throwIfAborted(signal);
         const rows = new Uint32Array(Math.min(this.config.evalBatchSize, n - r)).map((_, i) => r + i);
-        const batch = this.#batch(split, rows, null);
+        const batch = uploadBatch(this.model, split, rows, null);
         const step = new Step(this.gpu, "evaluate");
-        const { logits } = this.model.forward(step, batch.x, false);
-        const loss = empty(this.gpu, [rows.length], "f32", "eval.loss");
-        const dlogits = empty(this.gpu, logits.shape, "f32", "eval.dlogits");
-        encodeCrossEntropy(step, { logits, labels: batch.labels, weights: batch.weights }, { loss, dlogits });
-        encodeMetrics(step, { loss, logits, labels: batch.labels, weights: batch.weights }, acc);
-        this.model.forget(step);
-        step.release(batch.x, batch.labels, batch.weights, loss, dlogits);
+        encodeEvalBatch(step, this.model, batch, acc);
         await step.submit();
       }
       const [l, correct, count] = await acc.read();

@@ -55,7 +55,7 @@ import type { Batch, Model } from "../nn/model.ts";
 import type { Param } from "../nn/layers.ts";
 import { extract } from "../nn/extract.ts";
 import { learningRate, type Schedule } from "../nn/schedule.ts";
-import { type EpochMetrics, type Split, Trainer } from "../nn/train.ts";
+import { encodeEvalBatch, type EpochMetrics, type Split, Trainer, uploadBatch } from "../nn/train.ts";
 import { Rng } from "../util/rng.ts";
 import { classIndices } from "./budget.ts";
 import { DEFAULT_READBACK_BYTES, maximizeFacilityLocation, pairwiseBlocks } from "./facility_location.ts";
@@ -474,33 +474,6 @@ class ParamSpace {
   }
 }
 
-/** Uploads rows of a split, with weights, as a batch (Σ w computed here). */
-function uploadBatch(
-  model: Model,
-  split: Split,
-  rows: ArrayLike<number>,
-  weights: ArrayLike<number> | null,
-): Batch {
-  const d = model.spec.inputShape.reduce((a, b) => a * b, 1);
-  const b = rows.length;
-  const x = new Float32Array(b * d);
-  const y = new Uint32Array(b);
-  const w = new Float32Array(b);
-  let weightSum = 0;
-  for (let i = 0; i < b; i++) {
-    x.set(split.features.subarray(rows[i] * d, (rows[i] + 1) * d), i * d);
-    y[i] = split.labels[rows[i]];
-    w[i] = weights ? weights[i] : 1;
-    weightSum += w[i];
-  }
-  return {
-    x: tensor(model.gpu, x, [b, ...model.spec.inputShape], "crest.batch.x"),
-    labels: tensor(model.gpu, y, [b], "crest.batch.labels"),
-    weights: tensor(model.gpu, w, [b], "crest.batch.weights"),
-    weightSum,
-  };
-}
-
 /**
  * Records forward, CE and backward of mean(wᵢ·ℓᵢ) over the batch, filling every Param.grad without an
  * update. Returns the per-sample wᵢ·ℓᵢ (B) and logits, valid until the step is submitted.
@@ -844,15 +817,8 @@ export class CrestTrainer {
 
   /** Forward-only, unit-weight CE of `rows` accumulated into acc ([Σℓ, correct, n, Σw]). */
   async #evalBatch(rows: Uint32Array, acc: Tensor): Promise<void> {
-    const batch = uploadBatch(this.model, this.train, rows, null);
     const step = new Step(this.gpu, "crest eval");
-    const { logits } = this.model.forward(step, batch.x, false);
-    const loss = empty(this.gpu, [rows.length], "f32", "crest.eval.loss");
-    const dlogits = empty(this.gpu, logits.shape, "f32", "crest.eval.dlogits");
-    encodeCrossEntropy(step, { logits, labels: batch.labels, weights: batch.weights }, { loss, dlogits });
-    encodeMetrics(step, { loss, logits, labels: batch.labels, weights: batch.weights }, acc);
-    this.model.forget(step);
-    step.release(batch.x, batch.labels, batch.weights, loss, dlogits);
+    encodeEvalBatch(step, this.model, uploadBatch(this.model, this.train, rows, null), acc);
     await step.submit();
   }
 
