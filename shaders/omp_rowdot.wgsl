@@ -4,12 +4,7 @@
 //                        kvec[slot] = ‖gⱼ‖², with j = pick[0]
 // Skipped once stopped (and, for KVEC, when nothing was picked).
 //
-// OMP state shared by the omp_* kernels (see src/selection/omp_gpu.ts for the whole iteration):
-//   ctl (8) u32: [0] stop, [1] active atoms, [2] slot to drop (0xFFFFFFFF: none), [3] accepted this
-//                iteration, [4] iterations that ended with a negative coefficient left after repair
-//   pick (2) u32: masked_argmax output (row j, bits of p_j), 0xFFFFFFFF when no candidate
-//   sel (cap) u32: row held by each slot, 0xFFFFFFFF for an empty or dropped slot
-//   ainv (cap, cap) f32: (K_SS + λI)⁻¹ over the slots; rows/columns of empty slots are 0
+// State and Params: omp_common.wgsl (prepended).
 //
 // Mapping: LANES = 8 consecutive invocations share one row (lavapipe packs 8 invocations into one SIMD
 // vector, so lane l reading column l + 8·m makes each step one contiguous 32-byte load); a workgroup of WG
@@ -19,18 +14,6 @@
 override WG: u32 = 256u;
 override KVEC: bool = false;
 const LANES: u32 = 8u;
-const NONE: u32 = 0xFFFFFFFFu;
-
-struct Params {
-  n: u32,       // candidate rows
-  d: u32,       // columns of g (dense) or of e (factored: C)
-  dh: u32,      // columns of h (factored: D; unused for dense)
-  cap: u32,     // slot capacity: row stride of ainv and kcols
-  slot: u32,    // slot of this iteration (= iterations so far)
-  k: u32,       // most atoms allowed in the active set
-  lambda: f32,  // ridge regularisation λ
-  bias: f32,    // factored: 1 adds the bias part (hᵢ·hⱼ + 1), 0 weight part only
-}
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> g: array<f32>;             // (n, d)

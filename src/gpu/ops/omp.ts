@@ -4,6 +4,7 @@
  * The loop that sequences them is `src/selection/omp_gpu.ts`; the state is described there and in each
  * shader header.
  */
+import common from "../../../shaders/omp_common.wgsl" with { type: "text" };
 import gramColumn from "../../../shaders/omp_gram_column.wgsl" with { type: "text" };
 import gramKvec from "../../../shaders/omp_gram_kvec.wgsl" with { type: "text" };
 import gramResidual from "../../../shaders/omp_gram_residual.wgsl" with { type: "text" };
@@ -24,9 +25,10 @@ import { packParams, type ParamsLayout } from "../uniforms.ts";
 import { grid1d } from "./common.ts";
 
 type K = "uniform" | "read" | "write";
+/** A kernel of the family: its source with omp_common.wgsl (Params, NONE) prepended. */
 const spec = (name: string, code: string, bindings: K[]): KernelSpec => ({
   name,
-  code,
+  code: `${common}\n${code}`,
   bindings: ["uniform", ...bindings],
 });
 
