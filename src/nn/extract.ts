@@ -1,12 +1,13 @@
 /**
  * Extraction for selection: for every sample (or a given index set), in batches, on the GPU, the
  * embedding hᵢ (input of the last linear layer), the error eᵢ = softmax(zᵢ) − onehot(yᵢ), the loss ℓᵢ,
- * and on request the materialised last-layer gradient gᵢ = [eᵢ ⊗ hᵢ, eᵢ]. The results stay on the GPU
+ * and on request (`grads`) the materialised last-layer gradient gᵢ = [eᵢ ⊗ hᵢ, eᵢ]. The results stay on the GPU
  * (selection kernels read them there); batches are copied into place with buffer copies.
  */
 import { Step } from "../gpu/step.ts";
 import { empty, type Tensor, tensor } from "../gpu/tensor.ts";
 import { encodeCrossEntropy } from "../gpu/ops/cross_entropy.ts";
+import { perSampleGrad } from "../gpu/ops/per_sample_grad.ts";
 import { InvalidInputError, throwIfAborted } from "../errors.ts";
 import type { Model } from "./model.ts";
 import type { Split } from "./train.ts";
@@ -19,6 +20,8 @@ export interface Extraction {
   e: Tensor;
   /** (n) per-sample cross-entropy losses. */
   loss: Tensor;
+  /** (n, C·(D+1)) materialised gradients gᵢ = [eᵢ ⊗ hᵢ, eᵢ], when asked for with `grads`. */
+  g: Tensor | null;
   /** The dataset rows the extraction rows stand for. */
   indices: Uint32Array;
   dispose(): void;
@@ -31,6 +34,11 @@ export interface ExtractOptions {
   batchSize?: number;
   signal?: AbortSignal;
   progress?: (done: number, total: number) => void;
+  /**
+   * Also materialise gᵢ = [eᵢ ⊗ hᵢ, eᵢ] (n × C·(D+1) floats: 617 MB for all of Fashion-MNIST with D = 256,
+   * so ask for it per class or for an index set; selection normally uses the factored form instead).
+   */
+  grads?: boolean;
 }
 
 /** Runs the model (eval mode) over `split` in batches and keeps h, e and ℓ on the GPU. */
@@ -82,5 +90,12 @@ export async function extract(model: Model, split: Split, opts: ExtractOptions =
     [h, e, loss].forEach((t) => t.dispose());
     throw err;
   }
-  return { h, e, loss, indices, dispose: () => [h, e, loss].forEach((t) => t.dispose()) };
+  let g: Tensor | null = null;
+  if (opts.grads) {
+    const step = new Step(gpu, "extract.grads");
+    g = perSampleGrad(step, e, h, { bias: true });
+    await step.submit();
+  }
+  const all = () => [h, e, loss, g].forEach((t) => t?.dispose());
+  return { h, e, loss, g, indices, dispose: all };
 }

@@ -50,8 +50,8 @@ Deno.test("extraction: h, e = softmax(z) − onehot(y) and ℓ match a float64 f
   const [st] = [await model.state()];
   const [w1, b1, w2, b2] = st.map((s) => s.value);
   const indices = Uint32Array.from([5, 0, 299, 17, 42, 42]);
-  const ex = await extract(model, data.train, { indices, batchSize: 4 });
-  const [h, e, loss] = [await ex.h.read(), await ex.e.read(), await ex.loss.read()];
+  const ex = await extract(model, data.train, { indices, batchSize: 4, grads: true });
+  const [h, e, loss, g] = [await ex.h.read(), await ex.e.read(), await ex.loss.read(), await ex.g!.read()];
   for (const [r, row] of indices.entries()) {
     const x = blobs.features.subarray(row * 12, row * 12 + 12);
     const hRef = refRelu(refLinear(x, w1, b1, 1, 12, 16));
@@ -70,6 +70,15 @@ Deno.test("extraction: h, e = softmax(z) − onehot(y) and ℓ match a float64 f
     );
     assertClose(`e row ${r}`, e.subarray(r * 4, r * 4 + 4), eRef, { atol: 1e-6, rtol: 1e-4 });
     assertClose(`loss row ${r}`, [loss[r]], [Math.log(s) + m - z[y]], { atol: 1e-5, rtol: 1e-4 });
+    // gᵢ = [eᵢ ⊗ hᵢ, eᵢ]: the gradient of ℓᵢ with respect to the last layer's weights (4 × 16) and bias.
+    const gRef = [...Array.from(eRef).flatMap((ea) => Array.from(hRef, (hb) => ea * hb)), ...eRef];
+    assertClose(
+      `g row ${r}`,
+      g.subarray(r * 68, r * 68 + 68),
+      gRef,
+      { atol: 1e-5, rtol: 1e-4 },
+      maxAbs(gRef),
+    );
   }
   ex.dispose();
   await assert.rejects(
