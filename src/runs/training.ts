@@ -23,6 +23,7 @@ import { createStrategy, type StrategyName, type StrategyOptions } from "../sele
 import { NFG_FINAL_TRAIN_CONFIG, nfgSelect } from "../selection/nfg.ts";
 import { CrestTrainer } from "../selection/crest.ts";
 import type { Subset } from "../selection/types.ts";
+import { randomSubset } from "../selection/random.ts";
 import { Rng } from "../util/rng.ts";
 
 /** When and how to select. */
@@ -199,20 +200,25 @@ async function selectRound(
   rng: Rng,
   opts: TrainingRunOptions,
 ): Promise<Subset> {
+  const context = {
+    gpu,
+    labels: data.train.labels,
+    numClasses: data.numClasses,
+    budget: k,
+    rng: rng.fork(),
+    signal: opts.signal,
+    progress: (d: number, t: number, note?: string) => opts.onProgress?.(strategy.name, d, t, note),
+  };
+  // Random needs no features: no extraction pass.
+  if (strategy.name === "random") return randomSubset(data.train.labels.length, k, context.rng);
   const ex = await extract(model, data.train, {
     signal: opts.signal,
     progress: (d, t) => opts.onProgress?.("extract", d, t),
   });
   try {
     return await strategy.select({
-      gpu,
+      ...context,
       features: { kind: "factored", e: ex.e, h: ex.h, bias: true },
-      labels: data.train.labels,
-      numClasses: data.numClasses,
-      budget: k,
-      rng: rng.fork(),
-      signal: opts.signal,
-      progress: (d, t, note) => opts.onProgress?.(strategy.name, d, t, note),
     });
   } finally {
     ex.dispose();
