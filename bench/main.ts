@@ -5,7 +5,8 @@ const BENCHES: Record<string, () => Promise<void>> = {
   selection: async () => (await import("./selection.ts")).main(),
 };
 
-const names = Deno.args.filter((a) => !a.startsWith("-"));
+// Benchmark names are the arguments that are neither options nor the value of a "--json FILE" option.
+const names = Deno.args.filter((a, i) => !a.startsWith("-") && Deno.args[i - 1] !== "--json");
 for (const name of names.length ? names : ["kernels"]) {
   const bench = BENCHES[name];
   if (!bench) {
