@@ -5,8 +5,9 @@
 //
 // State and Params: omp_common.wgsl (prepended).
 //
-// Mapping: one thread per entry (a, b) of the (slot + 1)² block (2-D folded); the thread of (q, q) also
-// updates sel and the active count.
+// Mapping: workgroup row wg.y is row a of the (slot + 1)² block, and thread b = wg.x · WG + local index
+// its column; the thread of (q, q) also updates sel and the active count. Dispatched indirectly with the
+// grid omp_repair_pick wrote: an empty grid when nothing is dropped.
 
 override WG: u32 = 256u;
 
@@ -17,14 +18,12 @@ override WG: u32 = 256u;
 @group(0) @binding(4) var<storage, read_write> ainv: array<f32>;    // (cap, cap)
 
 @compute @workgroup_size(WG)
-fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(local_invocation_index) li: u32) {
+fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
   let side = p.slot + 1u;
-  let e = (wg.y * nwg.x + wg.x) * WG + li;
+  let a = wg.y;
+  let b = wg.x * WG + li;
   let q = ctl[2];
-  if (e >= side * side || q == NONE) { return; }
-  let a = e / side;
-  let b = e % side;
+  if (a >= side || b >= side || q == NONE) { return; }
   if (a == q || b == q) {
     ainv[a * p.cap + b] = 0.0;
     if (a == q && b == q) {

@@ -4,8 +4,8 @@
 //
 // State and Params: omp_common.wgsl (prepended).
 //
-// Mapping: one thread per entry (a, b) of the (slot + 1)² block (2-D folded grid); each thread writes
-// only its own entry, reading w and s.
+// Mapping: workgroup row wg.y is row a of the (slot + 1)² block, and thread b = wg.x · WG + local index
+// its column (no division per element); each thread writes only its own entry, reading w and s.
 
 override WG: u32 = 256u;
 
@@ -18,13 +18,11 @@ override WG: u32 = 256u;
 @group(0) @binding(6) var<storage, read_write> kss: array<f32>;     // (cap, cap) K_SS (no λ)
 
 @compute @workgroup_size(WG)
-fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(local_invocation_index) li: u32) {
+fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
   let side = p.slot + 1u;
-  let e = (wg.y * nwg.x + wg.x) * WG + li;
-  if (e >= side * side || ctl[3] == 0u) { return; }
-  let a = e / side;
-  let b = e % side;
+  let a = wg.y;
+  let b = wg.x * WG + li;
+  if (a >= side || b >= side || ctl[3] == 0u) { return; }
   let inv_s = 1.0 / scal[0];
   var v: f32;
   if (a < p.slot && b < p.slot) {

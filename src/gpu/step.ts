@@ -49,19 +49,25 @@ export class Step {
     this.#encoder = gpu.device.createCommandEncoder({ label });
   }
 
-  /** Records one dispatch of `spec` with `constants`, a packed Params buffer (or null) and bindings. */
+  /**
+   * Records one dispatch of `spec` with `constants`, a packed Params buffer (or null) and bindings. `groups`
+   * is the grid, or `{ indirect, offset }`: three u32 grid sizes that earlier GPU work wrote into a tensor
+   * (a grid of 0 skips the kernel without a read-back).
+   */
   dispatch(
     spec: KernelSpec,
     constants: Constants,
     params: ArrayBuffer | null,
     bindings: readonly Binding[],
-    groups: readonly [number, number?, number?],
+    groups: readonly [number, number?, number?] | { indirect: Tensor<"u32">; offset: number },
   ): void {
-    const [x, y = 1, z = 1] = groups;
-    if (x === 0 || y === 0 || z === 0) return;
-    const max = this.gpu.limits.maxComputeWorkgroupsPerDimension;
-    if (x > max || y > max || z > max) {
-      throw new Error(`${spec.name}: dispatch (${x}, ${y}, ${z}) exceeds ${max} workgroups per dimension`);
+    if (Array.isArray(groups)) {
+      const [x, y = 1, z = 1] = groups as readonly [number, number?, number?];
+      if (x === 0 || y === 0 || z === 0) return;
+      const max = this.gpu.limits.maxComputeWorkgroupsPerDimension;
+      if (x > max || y > max || z > max) {
+        throw new Error(`${spec.name}: dispatch (${x}, ${y}, ${z}) exceeds ${max} workgroups per dimension`);
+      }
     }
     const { pipeline, layout } = this.gpu.pipelines.get(spec, constants);
     const entries: GPUBindGroupEntry[] = [];
@@ -77,7 +83,13 @@ export class Step {
     const pass = this.#pass ??= this.#encoder.beginComputePass({ label: this.label });
     pass.setPipeline(pipeline);
     pass.setBindGroup(0, bindGroup);
-    pass.dispatchWorkgroups(x, y, z);
+    if (Array.isArray(groups)) {
+      const [x, y = 1, z = 1] = groups as readonly [number, number?, number?];
+      pass.dispatchWorkgroups(x, y, z);
+    } else {
+      const g = groups as { indirect: Tensor<"u32">; offset: number };
+      pass.dispatchWorkgroupsIndirect(g.indirect.buffer, g.offset);
+    }
     this.dispatches++;
   }
 

@@ -21,7 +21,9 @@ export type InputOf<D extends DType> = D extends "f32" ? Float32Array
   : D extends "u32" ? Uint32Array
   : Int32Array;
 
-const TENSOR_USAGE = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
+/** Every tensor can be a storage binding, a copy source or target, and indirect dispatch arguments. */
+const TENSOR_USAGE = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST |
+  GPUBufferUsage.INDIRECT;
 
 /** Elements in a shape; validates that every dimension is a non-negative integer. */
 export function numel(shape: readonly number[]): number {

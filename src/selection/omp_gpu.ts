@@ -41,7 +41,7 @@ export interface OmpOptions {
   lambda?: number;
   /** Iterations recorded per submit between control read-backs [32]. */
   chunk?: number;
-  /** Non-negativity repair passes per iteration [2]. */
+  /** Non-negativity repair passes per iteration [3]; a pass that drops nothing costs no GPU work. */
   repairPasses?: number;
   /** Extra slots beyond k for dropped and skipped atoms [max(32, k/4)]. */
   spareSlots?: number;
@@ -75,6 +75,7 @@ function allocState(gpu: Gpu, n: number, cap: number, p0: Tensor, corr: Tensor):
     w: f(cap, "omp.w"),
     scal: f(4, "omp.scal"),
     ainv: f(cap * cap, "omp.ainv"),
+    args: tensor(gpu, new Uint32Array(8), [8], "omp.args"),
     kss: f(cap * cap, "omp.kss"),
     res: f(cap, "omp.res"),
     coef: f(cap, "omp.coef"),
@@ -97,7 +98,7 @@ export async function ompGpu(gpu: Gpu, problem: OmpProblem, opts: OmpOptions): P
   }
   const cap = Math.min(n, k + (opts.spareSlots ?? Math.max(32, Math.ceil(k / 4))));
   const chunk = opts.chunk ?? 32;
-  const repairs = opts.repairPasses ?? 2;
+  const repairs = opts.repairPasses ?? 3;
   const base = {
     n,
     d: problem.kind === "dense" ? problem.g.shape[1] : problem.e.shape[1],
@@ -132,7 +133,7 @@ export async function ompGpu(gpu: Gpu, problem: OmpProblem, opts: OmpOptions): P
         for (let rp = 0; rp < repairs; rp++) {
           omp.encodeRepairPick(step, p, s);
           omp.encodeDowndate(step, p, s);
-          omp.encodeSolve(step, p, s);
+          omp.encodeSolve(step, p, s, 1, true);
         }
         omp.encodeRepairPick(step, p, s, true);
         if (kcols) omp.encodeGramResidual(step, p, s, kcols);

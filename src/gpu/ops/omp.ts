@@ -67,6 +67,7 @@ export const OMP_REPAIR_PICK = spec("omp_repair_pick", repairPick, [
   "read",
   "write",
   "write",
+  "write",
 ]);
 export const OMP_DOWNDATE = spec("omp_downdate", downdate, ["read", "write", "write", "write"]);
 export const OMP_REFINE_RESIDUAL = spec("omp_refine_residual", refineResidual, [
@@ -130,6 +131,8 @@ export interface OmpState {
   w: Tensor;
   scal: Tensor;
   ainv: Tensor;
+  /** (8) u32 indirect grids written by omp_repair_pick: [0..3) downdate, [3..6) re-solve. */
+  args: Tensor<"u32">;
   kss: Tensor;
   res: Tensor;
   coef: Tensor;
@@ -214,27 +217,44 @@ export function encodeSchur(step: Step, p: OmpParams, s: OmpState): void {
   step.dispatch(OMP_SCHUR, {}, params, [s.pick, s.kvec, s.w, s.ctl, s.sel, s.mask, s.scal], [1]);
 }
 
-/** Block-inverse update over the (slot + 1)² block. */
+/** Block-inverse update over the (slot + 1)² block: one workgroup row per matrix row. */
 export function encodeRank1(step: Step, p: OmpParams, s: OmpState): void {
-  run(step, OMP_RANK1, p, [s.w, s.scal, s.ctl, s.kvec, s.ainv, s.kss], (p.slot + 1) ** 2);
+  const params = packParams(OMP_PARAMS, { ...p });
+  step.dispatch(OMP_RANK1, {}, params, [s.w, s.scal, s.ctl, s.kvec, s.ainv, s.kss], [
+    ceilDiv(p.slot + 1, WG),
+    p.slot + 1,
+  ]);
 }
 
-/** c = A⁻¹ q, then `refine` steps of iterative refinement c ← c + A⁻¹(q − (K_SS + λI)c). */
-export function encodeSolve(step: Step, p: OmpParams, s: OmpState, refine = 1): void {
-  run(step, OMP_SOLVE, p, [s.ainv, s.sel, s.p0, s.coef], p.slot + 1);
+/**
+ * c = A⁻¹ q, then `refine` steps of iterative refinement c ← c + A⁻¹(q − (K_SS + λI)c). With `afterRepair`
+ * the grids come from omp_repair_pick (empty when nothing was dropped).
+ */
+export function encodeSolve(step: Step, p: OmpParams, s: OmpState, refine = 1, afterRepair = false): void {
+  const params = packParams(OMP_PARAMS, { ...p });
+  const groups = afterRepair ? { indirect: s.args, offset: 12 } : grid1d(step.gpu, ceilDiv(p.slot + 1, WG));
+  step.dispatch(OMP_SOLVE, {}, params, [s.ainv, s.sel, s.p0, s.coef], groups);
   for (let i = 0; i < refine; i++) {
-    run(step, OMP_REFINE_RESIDUAL, p, [s.kss, s.sel, s.p0, s.coef, s.res], p.slot + 1);
-    run(step, OMP_REFINE_APPLY, p, [s.ainv, s.res, s.coef], p.slot + 1);
+    step.dispatch(OMP_REFINE_RESIDUAL, {}, params, [s.kss, s.sel, s.p0, s.coef, s.res], groups);
+    step.dispatch(OMP_REFINE_APPLY, {}, params, [s.ainv, s.res, s.coef], groups);
   }
 }
 
 /** Picks the most negative coefficient to drop (or only counts one, with `countOnly`). */
 export function encodeRepairPick(step: Step, p: OmpParams, s: OmpState, countOnly = false): void {
   const params = packParams(OMP_PARAMS, { ...p });
-  step.dispatch(OMP_REPAIR_PICK, { COUNT_ONLY: countOnly }, params, [s.ainv, s.sel, s.coef, s.ctl, s.w], [1]);
+  step.dispatch(OMP_REPAIR_PICK, { COUNT_ONLY: countOnly }, params, [
+    s.ainv,
+    s.sel,
+    s.coef,
+    s.ctl,
+    s.w,
+    s.args,
+  ], [1]);
 }
 
-/** Removes the picked slot from the inverse. */
+/** Removes the picked slot from the inverse (indirect grid: empty when nothing was picked). */
 export function encodeDowndate(step: Step, p: OmpParams, s: OmpState): void {
-  run(step, OMP_DOWNDATE, p, [s.w, s.ctl, s.sel, s.ainv], (p.slot + 1) ** 2);
+  const params = packParams(OMP_PARAMS, { ...p });
+  step.dispatch(OMP_DOWNDATE, {}, params, [s.w, s.ctl, s.sel, s.ainv], { indirect: s.args, offset: 0 });
 }
