@@ -2,7 +2,8 @@
  * Training benchmarks on Fashion-MNIST: (1) MLP 784-256-10 samples/s at batch 128, GPU trainer vs the
  * plain-TypeScript CPU MLP in the same run; (2) extraction of hᵢ and eᵢ for all 60,000 samples vs one
  * training epoch; (3) full-data training to the accuracy targets (MLP ≥ 88.5%, CNN ≥ 90.5% in ≤ 15
- * epochs). `deno task bench training [--epochs N] [--cnn] [--quick]`; --cnn adds the (long) CNN run.
+ * epochs). `deno task bench training [--epochs=N] [--cnn | --cnn-only] [--quick]`; --cnn adds the (long)
+ * CNN run, --cnn-only runs only it (after the throughput table).
  */
 import { loadFashionMnist } from "../src/data/fashion_mnist.ts";
 import { acquireGpu, type Gpu } from "../src/gpu/device.ts";
@@ -102,7 +103,13 @@ export async function main(): Promise<void> {
   console.log(
     table(["what", "samples/s", "per batch", "time ÷ GPU time"], await throughput(gpu, ds.train, inputShape)),
   );
-  const kinds: ModelKind[] = quick ? [] : args.includes("--cnn") ? ["mlp", "cnn"] : ["mlp"];
+  const kinds: ModelKind[] = quick
+    ? []
+    : args.includes("--cnn-only")
+    ? ["cnn"]
+    : args.includes("--cnn")
+    ? ["mlp", "cnn"]
+    : ["mlp"];
   for (const kind of kinds) {
     console.log(
       `\n## ${kind.toUpperCase()} on full Fashion-MNIST, ${EPOCHS} epochs (SGD, Nesterov 0.9, lr 0.05 cosine, wd 5e-4)\n`,

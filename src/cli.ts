@@ -4,9 +4,13 @@
  * as `deno task` runs.
  */
 import { parseArgs } from "node:util";
-import { GradsiftError } from "./errors.ts";
+import { GradsiftError, InvalidInputError } from "./errors.ts";
+import { defaultDataDir } from "./data/store.ts";
+import { dbConfigFromEnv } from "./db/client.ts";
+import { importBuiltinDataset } from "./runs/datasets.ts";
+import { startServer } from "./api/server.ts";
 import { acquireGpu } from "./gpu/device.ts";
-import { gpuInfoText, kernelDemo } from "./gpu/info.ts";
+import { gpuInfoText } from "./gpu/info.ts";
 import { trainCommand } from "./commands/train.ts";
 import { selectCommand } from "./commands/select.ts";
 
@@ -15,7 +19,7 @@ const USAGE = `gradsift — coreset selection on WebGPU
 usage: gradsift <command> [options]
 
 commands:
-  serve              start the service (for now: adapter info and a kernel demo)
+  serve [--port N]   start the GraphQL service (default port 4000; --host, --cors a,b, --concurrency N)
   gpu-info [--json]  print the WebGPU adapter, backend, features and limits
   train [options]    train a model, with or without selection (gradsift train --help)
   select [options]   select a subset from your own gradient matrix (gradsift select --help)
@@ -50,15 +54,48 @@ async function gpuInfo(args: string[]): Promise<number> {
   return 0;
 }
 
+/** `gradsift serve`: the GraphQL service until SIGINT/SIGTERM (see src/api/server.ts). */
 async function serve(args: string[]): Promise<number> {
-  parseArgs({ args, options: { port: { type: "string", default: "4000" } } });
-  const gpu = await acquireGpu();
-  try {
-    console.log(gpuInfoText(gpu.info()));
-    console.log(await kernelDemo(gpu));
-  } finally {
-    gpu.destroy();
+  const { values } = parseArgs({
+    args,
+    options: {
+      port: { type: "string", default: "4000" },
+      host: { type: "string", default: "127.0.0.1" },
+      cors: { type: "string" },
+      concurrency: { type: "string", default: "1" },
+    },
+  });
+  const port = Number(values.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new InvalidInputError(`--port must be a port number, got "${values.port}"`);
   }
+  const concurrency = Number(values.concurrency);
+  if (!Number.isInteger(concurrency) || concurrency < 1) {
+    throw new InvalidInputError(`--concurrency must be an integer ≥ 1, got "${values.concurrency}"`);
+  }
+  const dataDir = defaultDataDir();
+  const server = await startServer({
+    port,
+    hostname: values.host,
+    dataDir,
+    db: dbConfigFromEnv(dataDir),
+    corsOrigins: values.cors?.split(",").map((s) => s.trim()).filter(Boolean),
+    worker: { concurrency },
+  });
+  const log = (m: string) => console.error(`gradsift: ${m}`);
+  if (!(await server.service.datasetByName("fashion-mnist"))) {
+    const h = await importBuiltinDataset(server.service, server.store, "fashion-mnist", log);
+    h.done.then((d) => d.status === "READY" && log("fashion-mnist imported"));
+  }
+  console.log(
+    `gradsift serving GraphQL at ${server.url} (GraphiQL in a browser; data in ${dataDir}, ` +
+      `database ${server.dbHandle.driver})`,
+  );
+  const stopped = new Promise<string>((resolve) => {
+    for (const sig of ["SIGINT", "SIGTERM"] as const) Deno.addSignalListener(sig, () => resolve(sig));
+  });
+  log(`${await stopped}: shutting down`);
+  await server.close();
   return 0;
 }
 
