@@ -24,6 +24,7 @@ import { matchingObjective, readFeatures, targetCorrelations } from "../src/sele
 import { GradMatchStrategy } from "../src/selection/grad_match.ts";
 import type { StrategyName } from "../src/selection/mod.ts";
 import { ompGpu } from "../src/selection/omp_gpu.ts";
+import { ompHybrid } from "../src/selection/omp_hybrid.ts";
 import { ompObjective, ompReference } from "../src/selection/omp_reference.ts";
 import { Rng } from "../src/util/rng.ts";
 import { provenance, table } from "./util.ts";
@@ -56,6 +57,9 @@ async function ompClass(gpu: Gpu, train: Split): Promise<string> {
   const t0 = performance.now();
   const gpuRes = await ompGpu(gpu, { kind: "factored", e, h, bias: true, p0 }, { k, lambda: 0.5 });
   const gpuSec = (performance.now() - t0) / 1000;
+  const t2 = performance.now();
+  const hybRes = await ompHybrid(gpu, { kind: "factored", e, h, bias: true, p0 }, cpu, { k, lambda: 0.5 });
+  const hybSec = (performance.now() - t2) / 1000;
   const d = 10 * 257;
   const g = new Float32Array(n * d);
   for (let i = 0; i < n; i++) {

@@ -24,6 +24,7 @@ export const SELECT_USAGE = `usage: gradsift select --input G.npy --budget B --o
   --lambda X           GRAD-MATCH ridge λ [0.5 per class, 0 whole set]
   --per-class          GRAD-MATCH per class (budget split by class size); else one OMP on the whole set
   --per-batch N        GRAD-MATCH over mini-batches of N consecutive rows
+  --engine E           GRAD-MATCH OMP engine: hybrid (float64 Cholesky, default) | gpu (all float32)
   --seed S             [0]
   --out FILE           where to write {indices, weights, objective, seconds}`;
 
@@ -41,6 +42,11 @@ function toLabels(data: ArrayLike<number | bigint>, n: number, path: string): Ui
   return out;
 }
 
+function parseEngine(e: string): "hybrid" | "gpu" {
+  if (e === "hybrid" || e === "gpu") return e;
+  throw new InvalidInputError(`--engine must be hybrid or gpu, got "${e}"`);
+}
+
 export async function selectCommand(args: string[]): Promise<number> {
   const { values: o } = parseArgs({
     args,
@@ -52,6 +58,7 @@ export async function selectCommand(args: string[]): Promise<number> {
       lambda: { type: "string" },
       "per-class": { type: "boolean", default: false },
       "per-batch": { type: "string" },
+      engine: { type: "string", default: "hybrid" },
       seed: { type: "string" },
       out: { type: "string" },
       help: { type: "boolean", default: false },
@@ -92,7 +99,12 @@ export async function selectCommand(args: string[]): Promise<number> {
   const gt = tensor(gpu, gv, [n, d], "select.input");
   try {
     const s = strategy === "gradmatch"
-      ? new GradMatchStrategy({ mode, lambda, batchSize: intOption("per-batch", o["per-batch"], 128) })
+      ? new GradMatchStrategy({
+        mode,
+        lambda,
+        batchSize: intOption("per-batch", o["per-batch"], 128),
+        engine: parseEngine(o.engine!),
+      })
       : createStrategy(strategy, { lambda });
     const t0 = performance.now();
     const subset = await s.select({

@@ -121,3 +121,30 @@ export function matchingObjective(
   }
   return den > 0 ? Math.sqrt(num / den) : 0;
 }
+
+/** ⟨gₐ, g_b⟩ in float64: (eₐ·e_b)(hₐ·h_b + 1) for factored rows (bias part included when `bias`). */
+export function gramEntry(f: CpuFeatures, a: number, b: number): number {
+  if (f.kind === "dense") {
+    let s = 0;
+    for (let c = 0; c < f.d; c++) s += f.g[a * f.d + c] * f.g[b * f.d + c];
+    return s;
+  }
+  let de = 0;
+  for (let c = 0; c < f.c; c++) de += f.e[a * f.c + c] * f.e[b * f.c + c];
+  let dh = f.bias ? 1 : 0;
+  for (let c = 0; c < f.dh; c++) dh += f.h[a * f.dh + c] * f.h[b * f.dh + c];
+  return de * dh;
+}
+
+/** The rows `rows` of a CPU feature set, copied into a compact one (row r of the result is rows[r]). */
+export function selectRows(f: CpuFeatures, rows: ArrayLike<number>): CpuFeatures {
+  const n = rows.length;
+  const take = (x: Float32Array, w: number) => {
+    const out = new Float32Array(n * w);
+    for (let r = 0; r < n; r++) out.set(x.subarray(rows[r] * w, (rows[r] + 1) * w), r * w);
+    return out;
+  };
+  return f.kind === "dense"
+    ? { ...f, g: take(f.g, f.d), n }
+    : { ...f, e: take(f.e, f.c), h: take(f.h, f.dh), n };
+}

@@ -5,8 +5,9 @@
  *
  *   min_{S, w ≥ 0, |S| ≤ k}  ‖ Σ_{i∈S} wᵢ gᵢ − b ‖² + λ‖w‖²,   b = Σ_{pool} gᵢ,
  *
- * by orthogonal matching pursuit on the GPU (`omp_gpu.ts`; Batch-OMP on Gram columns for factored
- * last-layer gradients, direct correlations for a dense matrix). Modes (CORDS's names):
+ * by Batch-OMP (`omp_hybrid.ts`: GPU correlation passes — Gram columns for factored last-layer
+ * gradients, direct correlations for a dense matrix — with a float64 Cholesky factor on the CPU; or the
+ * all-GPU `omp_gpu.ts`). Modes (CORDS's names):
  * - per-class (default): class c gets k_c of the budget (`apportion`, in proportion to its size) and
  *   its own target, the sum of its rows; λ = 0.5.
  * - per-batch: the pool is cut in order into mini-batches of `batchSize`; each batch is one row (its mean
@@ -20,8 +21,9 @@ import { Step } from "../gpu/step.ts";
 import { type Tensor, tensor } from "../gpu/tensor.ts";
 import { gatherRows } from "../gpu/ops/gather_rows.ts";
 import { apportion, classIndices, finishSubset } from "./budget.ts";
-import { batchMeans, type CpuFeatures, readFeatures, targetCorrelations } from "./features.ts";
-import { ompGpu, type OmpProblem } from "./omp_gpu.ts";
+import { batchMeans, type CpuFeatures, readFeatures, selectRows, targetCorrelations } from "./features.ts";
+import { ompGpu, type OmpProblem, type OmpResult } from "./omp_gpu.ts";
+import { ompHybrid } from "./omp_hybrid.ts";
 import { type SelectionContext, sourceRows, type Strategy, type Subset } from "./types.ts";
 
 /** How the budget and the target are split. */
@@ -34,11 +36,23 @@ export interface GradMatchConfig {
   lambda?: number;
   /** Mini-batch size of the per-batch partition (128). */
   batchSize: number;
-  /** OMP iterations per GPU submit (32). */
+  /**
+   * OMP engine: "hybrid" (default) keeps the t × t algebra in float64 on the CPU (an incremental Cholesky
+   * factor, as the reference) and the O(n·t) passes on the GPU, reading back two words per iteration;
+   * "gpu" runs everything on the GPU in float32 and reads back once per `chunk` iterations — faster, but
+   * its weights drift on ill-conditioned gradients (see bench/RESULTS.md).
+   */
+  engine: "hybrid" | "gpu";
+  /** OMP iterations per GPU submit of the "gpu" engine (32). */
   chunk: number;
 }
 
-export const DEFAULT_GRAD_MATCH_CONFIG: GradMatchConfig = { mode: "per-class", batchSize: 128, chunk: 32 };
+export const DEFAULT_GRAD_MATCH_CONFIG: GradMatchConfig = {
+  mode: "per-class",
+  batchSize: 128,
+  engine: "hybrid",
+  chunk: 32,
+};
 
 /** Statistics of the last `select` (for reports and benchmarks). */
 export interface GradMatchStats {
@@ -117,12 +131,7 @@ export class GradMatchStrategy implements Strategy {
     }
     await step.submit();
     try {
-      const r = await ompGpu(ctx.gpu, problem, {
-        k,
-        lambda: this.lambda,
-        chunk: this.config.chunk,
-        signal: ctx.signal,
-      });
+      const r = await this.#omp(ctx, problem, whole ? cpu : selectRows(cpu, rows), k);
       r.indices.forEach((i, t) => {
         out.indices.push(rows[i]);
         out.weights.push(r.weights[t]);
@@ -133,6 +142,14 @@ export class GradMatchStrategy implements Strategy {
     } finally {
       owned.forEach((t) => t.dispose());
     }
+  }
+
+  /** One OMP problem with the configured engine. */
+  #omp(ctx: SelectionContext, problem: OmpProblem, cpu: CpuFeatures, k: number): Promise<OmpResult> {
+    const opts = { k, lambda: this.lambda, chunk: this.config.chunk, signal: ctx.signal };
+    return this.config.engine === "gpu"
+      ? ompGpu(ctx.gpu, problem, opts)
+      : ompHybrid(ctx.gpu, problem, cpu, opts);
   }
 
   /** Per-batch mode: OMP over mini-batch mean gradients; members inherit their batch's weight. */
@@ -147,12 +164,7 @@ export class GradMatchStrategy implements Strategy {
     const gt = tensor(ctx.gpu, g, [groups.length, d], "gradmatch.batches");
     try {
       const kb = Math.min(groups.length, Math.ceil(ctx.budget / bs));
-      const r = await ompGpu(ctx.gpu, { kind: "dense", g: gt }, {
-        k: kb,
-        lambda: this.lambda,
-        chunk: this.config.chunk,
-        signal: ctx.signal,
-      });
+      const r = await this.#omp(ctx, { kind: "dense", g: gt }, { kind: "dense", g, n: groups.length, d }, kb);
       // ⌈k/B⌉ whole batches may exceed k samples; finishSubset then keeps the k heaviest.
       r.indices.forEach((b, t) => {
         for (const i of groups[b]) {

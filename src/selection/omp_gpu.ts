@@ -43,6 +43,8 @@ export interface OmpOptions {
   chunk?: number;
   /** Non-negativity repair passes per iteration [3]; a pass that drops nothing costs no GPU work. */
   repairPasses?: number;
+  /** Iterative-refinement steps per solve [1]. */
+  refine?: number;
   /** Extra slots beyond k for dropped and skipped atoms [max(32, k/4)]. */
   spareSlots?: number;
   signal?: AbortSignal;
@@ -99,6 +101,7 @@ export async function ompGpu(gpu: Gpu, problem: OmpProblem, opts: OmpOptions): P
   const cap = Math.min(n, k + (opts.spareSlots ?? Math.max(32, Math.ceil(k / 4))));
   const chunk = opts.chunk ?? 32;
   const repairs = opts.repairPasses ?? 3;
+  const refine = opts.refine ?? 1;
   const base = {
     n,
     d: problem.kind === "dense" ? problem.g.shape[1] : problem.e.shape[1],
@@ -129,11 +132,11 @@ export async function ompGpu(gpu: Gpu, problem: OmpProblem, opts: OmpOptions): P
         omp.encodeAppend(step, p, s);
         omp.encodeSchur(step, p, s);
         omp.encodeRank1(step, p, s);
-        omp.encodeSolve(step, p, s);
+        omp.encodeSolve(step, p, s, refine);
         for (let rp = 0; rp < repairs; rp++) {
           omp.encodeRepairPick(step, p, s);
           omp.encodeDowndate(step, p, s);
-          omp.encodeSolve(step, p, s, 1, true);
+          omp.encodeSolve(step, p, s, refine, true);
         }
         omp.encodeRepairPick(step, p, s, true);
         if (kcols) omp.encodeGramResidual(step, p, s, kcols);

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { ompGpu } from "../../src/selection/omp_gpu.ts";
 import { ompObjective, ompReference } from "../../src/selection/omp_reference.ts";
 import { tensor } from "../../src/gpu/tensor.ts";
-import { Rng, testGpu } from "../ref.ts";
+import { assertClose, Rng, testGpu } from "../ref.ts";
 
 /** A random well-conditioned problem: Gaussian rows plus a shared positive drift (so many pᵢ > 0). */
 function problem(seed: number, n: number, d: number): Float32Array {
@@ -150,4 +150,56 @@ Deno.test("OMP edge cases: k = 1, k = n, no positive correlation left", async ()
   const none = await ompGpu(gpu, { kind: "dense", g: z }, { k: 3 });
   assert.equal(none.indices.length, 0);
   z.dispose();
+});
+
+Deno.test("hybrid Batch-OMP (float64 Cholesky on the CPU) picks the reference's indices, dense and factored", async () => {
+  const { ompHybrid } = await import("../../src/selection/omp_hybrid.ts");
+  const gpu = await testGpu();
+  for (const [seed, n, d, k, lambda] of [[1, 50, 20, 10, 0.5], [2, 300, 64, 40, 0.5], [3, 200, 30, 25, 0]]) {
+    const gv = problem(seed, n, d);
+    const ref = ompReference(gv, n, d, { k, lambda });
+    const g = tensor(gpu, gv, [n, d]);
+    const got = await ompHybrid(gpu, { kind: "dense", g }, { kind: "dense", g: gv, n, d }, { k, lambda });
+    g.dispose();
+    assert.deepEqual([...got.indices], [...ref.indices], `dense seed=${seed}: same picks in the same order`);
+    assertClose(`dense seed=${seed} weights`, got.weights, ref.weights, { atol: 1e-6, rtol: 1e-5 });
+  }
+  // The drop-heavy problem of the repair test, and a factored one.
+  const rng = new Rng(1);
+  const [n, d] = [150, 60];
+  const gv = new Float32Array(n * d);
+  const base = rng.normals(d);
+  for (let i = 0; i < n; i++) {
+    for (let c = 0; c < d; c++) gv[i * d + c] = base[c] * (i % 3 === 0 ? -0.5 : 1) + rng.normal() * 0.5;
+  }
+  const ref = ompReference(gv, n, d, { k: 25, lambda: 0.1 });
+  const g = tensor(gpu, gv, [n, d]);
+  const got = await ompHybrid(gpu, { kind: "dense", g }, { kind: "dense", g: gv, n, d }, {
+    k: 25,
+    lambda: 0.1,
+  });
+  g.dispose();
+  assert.deepEqual([...got.indices], [...ref.indices]);
+  const [fn, c, dh] = [120, 4, 9];
+  const ev = new Float32Array(fn * c);
+  for (let i = 0; i < fn; i++) {
+    for (let a = 0; a < c; a++) ev[i * c + a] = rng.next() * 0.3 - (a === i % c ? 0.6 : 0);
+  }
+  const hv = Float32Array.from(rng.normals(fn * dh), Math.abs);
+  const mg = materialise(ev, hv, fn, c, dh);
+  const fd = c * (dh + 1);
+  const fref = ompReference(mg, fn, fd, { k: 15, lambda: 0.5 });
+  const [e, h] = [tensor(gpu, ev, [fn, c]), tensor(gpu, hv, [fn, dh])];
+  const cpu = { kind: "factored" as const, e: ev, h: hv, n: fn, c, dh, bias: true };
+  const fgot = await ompHybrid(
+    gpu,
+    { kind: "factored", e, h, bias: true, p0: targetCorrelations(mg, fn, fd) },
+    cpu,
+    {
+      k: 15,
+      lambda: 0.5,
+    },
+  );
+  [e, h].forEach((t) => t.dispose());
+  assert.deepEqual([...fgot.indices], [...fref.indices], "factored");
 });

@@ -1,0 +1,87 @@
+/**
+ * An incrementally maintained Cholesky factor L (lower triangular, float64) of A = K_SS + λI for the
+ * active set of OMP: append a row (O(t²)), remove any row (O(t²) with Givens rotations), solve A c = q
+ * (two triangular solves, O(t²)). This is Batch-OMP's factor (Rubinstein et al.), kept on the CPU in
+ * float64: the t × t algebra is small next to the GPU's O(n·t) correlation pass, and float32 would lose
+ * the digits that decide which atoms are independent and which weights are negative.
+ */
+export class Cholesky {
+  /** (cap, cap) row-major; rows/columns ≥ size are garbage. */
+  #l: Float64Array;
+  readonly cap: number;
+  size = 0;
+
+  constructor(cap: number) {
+    this.cap = cap;
+    this.#l = new Float64Array(cap * cap);
+  }
+
+  /**
+   * Appends a row: `k` holds A's new off-diagonal entries (length size), `kappa` its diagonal. Returns
+   * false (and changes nothing) when the Schur complement is ≤ `tol`·kappa: the row is numerically a
+   * combination of the others.
+   */
+  append(k: ArrayLike<number>, kappa: number, tol = 1e-10): boolean {
+    const t = this.size;
+    if (t >= this.cap) throw new Error("Cholesky: capacity exceeded");
+    const L = this.#l;
+    const w = this.#forward(k);
+    let s = kappa;
+    for (let i = 0; i < t; i++) s -= w[i] * w[i];
+    if (!(s > tol * kappa)) return false;
+    for (let i = 0; i < t; i++) L[t * this.cap + i] = w[i];
+    L[t * this.cap + t] = Math.sqrt(s);
+    this.size++;
+    return true;
+  }
+
+  /** Removes row/column q of A, keeping L lower triangular with Givens rotations on columns q.. */
+  remove(q: number): void {
+    const t = this.size;
+    const L = this.#l;
+    const n = this.cap;
+    for (let r = q; r < t - 1; r++) for (let c = 0; c <= r + 1; c++) L[r * n + c] = L[(r + 1) * n + c];
+    for (let i = q; i < t - 1; i++) {
+      const a = L[i * n + i];
+      const b = L[i * n + i + 1];
+      const h = Math.hypot(a, b);
+      const [c, s] = h === 0 ? [1, 0] : [a / h, b / h];
+      for (let m = i; m < t - 1; m++) {
+        const x = L[m * n + i];
+        const y = L[m * n + i + 1];
+        L[m * n + i] = c * x + s * y;
+        L[m * n + i + 1] = -s * x + c * y;
+      }
+    }
+    this.size--;
+  }
+
+  /** Solves A c = q (length size). */
+  solve(q: ArrayLike<number>): Float64Array {
+    const t = this.size;
+    const L = this.#l;
+    const n = this.cap;
+    const z = this.#forward(q);
+    const c = new Float64Array(t);
+    for (let i = t - 1; i >= 0; i--) {
+      let s = z[i];
+      for (let m = i + 1; m < t; m++) s -= L[m * n + i] * c[m];
+      c[i] = s / L[i * n + i];
+    }
+    return c;
+  }
+
+  /** z = L⁻¹ y over the first `size` rows. */
+  #forward(y: ArrayLike<number>): Float64Array {
+    const t = this.size;
+    const L = this.#l;
+    const n = this.cap;
+    const z = new Float64Array(t);
+    for (let i = 0; i < t; i++) {
+      let s = y[i];
+      for (let m = 0; m < i; m++) s -= L[i * n + m] * z[m];
+      z[i] = s / L[i * n + i];
+    }
+    return z;
+  }
+}
