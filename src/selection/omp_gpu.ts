@@ -86,19 +86,33 @@ function allocState(gpu: Gpu, n: number, cap: number, p0: Tensor, corr: Tensor):
   };
 }
 
+/** The result of a problem with nothing to pick. */
+export function emptyOmpResult(): OmpResult {
+  return { indices: new Uint32Array(0), weights: new Float32Array(0), iterations: 0, unresolvedNegatives: 0 };
+}
+
+/** Slots (iterations) allowed: k plus spares for dropped and skipped atoms, at most n. */
+export function slotCapacity(n: number, k: number, spare?: number): number {
+  return Math.min(n, k + (spare ?? Math.max(32, Math.ceil(k / 4))));
+}
+
+/** Throws unless the (n, cap) f32 Gram-column buffer of a factored problem fits one binding. */
+export function checkGramColumns(gpu: Gpu, n: number, cap: number): void {
+  const bytes = n * cap * 4;
+  if (bytes > gpu.maxBindingBytes) {
+    throw new InvalidInputError(
+      `OMP over ${n} rows with ${cap} slots needs a ${fmtBytes(bytes)} Gram-column buffer, over this ` +
+        `adapter's ${fmtBytes(gpu.maxBindingBytes)} binding limit: select per class or lower the budget`,
+    );
+  }
+}
+
 /** Runs Batch-OMP on the GPU. */
 export async function ompGpu(gpu: Gpu, problem: OmpProblem, opts: OmpOptions): Promise<OmpResult> {
   const n = problem.kind === "dense" ? problem.g.shape[0] : problem.e.shape[0];
   const k = Math.min(opts.k, n);
-  if (k < 1 || n === 0) {
-    return {
-      indices: new Uint32Array(0),
-      weights: new Float32Array(0),
-      iterations: 0,
-      unresolvedNegatives: 0,
-    };
-  }
-  const cap = Math.min(n, k + (opts.spareSlots ?? Math.max(32, Math.ceil(k / 4))));
+  if (k < 1 || n === 0) return emptyOmpResult();
+  const cap = slotCapacity(n, k, opts.spareSlots);
   const chunk = opts.chunk ?? 32;
   const repairs = opts.repairPasses ?? 3;
   const refine = opts.refine ?? 1;
@@ -174,13 +188,7 @@ async function prepare(
 ): Promise<{ kcols: Tensor | null; target: Tensor | null; r: Tensor | null; p0: Tensor; corr: Tensor }> {
   if (problem.kind === "factored") {
     const n = problem.e.shape[0];
-    const bytes = n * cap * 4;
-    if (bytes > gpu.maxBindingBytes) {
-      throw new InvalidInputError(
-        `OMP over ${n} rows with ${cap} slots needs a ${fmtBytes(bytes)} Gram-column buffer, over this ` +
-          `adapter's ${fmtBytes(gpu.maxBindingBytes)} binding limit: select per class or lower the budget`,
-      );
-    }
+    checkGramColumns(gpu, n, cap);
     if (problem.p0.length !== n) {
       throw new InvalidInputError(`OMP: p0 has ${problem.p0.length} entries for ${n} rows`);
     }

@@ -18,11 +18,17 @@ import { type Tensor, tensor } from "../gpu/tensor.ts";
 import { decodeMaskedArgmax, encodeMaskedArgmax } from "../gpu/ops/masked_argmax.ts";
 import { encodeColSum } from "../gpu/ops/reduce_cols.ts";
 import * as omp from "../gpu/ops/omp.ts";
-import { InvalidInputError, throwIfAborted } from "../errors.ts";
-import { fmtBytes } from "../gpu/pool.ts";
+import { throwIfAborted } from "../errors.ts";
 import { Cholesky } from "./cholesky.ts";
 import { addRow, type CpuFeatures, featureDim, gramEntry, rowDot } from "./features.ts";
-import type { OmpOptions, OmpProblem, OmpResult } from "./omp_gpu.ts";
+import {
+  checkGramColumns,
+  emptyOmpResult,
+  type OmpOptions,
+  type OmpProblem,
+  type OmpResult,
+  slotCapacity,
+} from "./omp_gpu.ts";
 
 const NONE = 0xffffffff;
 
@@ -48,15 +54,8 @@ export async function ompHybrid(
 ): Promise<OmpResult> {
   const n = cpu.n;
   const k = Math.min(opts.k, n);
-  if (k < 1 || n === 0) {
-    return {
-      indices: new Uint32Array(0),
-      weights: new Float32Array(0),
-      iterations: 0,
-      unresolvedNegatives: 0,
-    };
-  }
-  const cap = Math.min(n, k + (opts.spareSlots ?? Math.max(32, Math.ceil(k / 4))));
+  if (k < 1 || n === 0) return emptyOmpResult();
+  const cap = slotCapacity(n, k, opts.spareSlots);
   const lambda = opts.lambda ?? 0;
   const b = new Float64Array(featureDim(cpu));
   for (let i = 0; i < n; i++) addRow(cpu, i, 1, b);
@@ -139,15 +138,11 @@ async function setUp(gpu: Gpu, problem: OmpProblem, n: number, cap: number): Pro
   const base = { n, d: 0, dh: 0, cap, slot: 0, k: cap, lambda: 0, bias: 0 };
   const dispose = () => owned.forEach((t) => t.dispose());
   if (problem.kind === "factored") {
-    const bytes = n * cap * 4;
-    if (bytes > gpu.maxBindingBytes) {
+    try {
+      checkGramColumns(gpu, n, cap);
+    } catch (e) {
       dispose();
-      throw new InvalidInputError(
-        `OMP over ${n} rows with ${cap} slots needs a ${
-          fmtBytes(bytes)
-        } Gram-column buffer, over this adapter's ` +
-          `${fmtBytes(gpu.maxBindingBytes)} binding limit: select per class or lower the budget`,
-      );
+      throw e;
     }
     const kcols = own(tensor(gpu, new Float32Array(n * cap), [n, cap], "omp.kcols"));
     p0.write(problem.p0);
