@@ -29,6 +29,7 @@ export const TRAIN_USAGE = `usage: gradsift train [options]
   --budget B           subset size: a fraction, a percentage or a count [0.1]
   --select-every R     re-select every R epochs [5]
   --warm-epochs W      full-data epochs before the first selection [0]
+  --fixed-random       random: keep the first draw instead of re-drawing at every round
   --lambda X           GRAD-MATCH ridge λ [0.5]
   --mode M             GRAD-MATCH per-class | per-batch | whole [per-class]
   --limit N            use only the first N training samples (quick trials)
@@ -96,6 +97,7 @@ export async function trainCommand(args: string[]): Promise<number> {
       budget: { type: "string", default: "0.1" },
       "select-every": { type: "string" },
       "warm-epochs": { type: "string" },
+      "fixed-random": { type: "boolean", default: false },
       lambda: { type: "string" },
       mode: { type: "string" },
       limit: { type: "string" },
@@ -166,6 +168,7 @@ export async function trainCommand(args: string[]): Promise<number> {
         budget: o.budget!,
         selectEvery: intOption("select-every", o["select-every"], 5),
         warmEpochs: intOption("warm-epochs", o["warm-epochs"], 0, 0),
+        fixedRandom: o["fixed-random"],
         lambda: o.lambda !== undefined ? numOption("lambda", o.lambda, 0.5) : undefined,
         mode: o.mode as GradMatchMode | undefined,
       },
