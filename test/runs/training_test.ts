@@ -72,3 +72,22 @@ Deno.test("runTraining: same seed, same run; bad plans are typed errors; abort s
     CancelledError,
   );
 });
+
+Deno.test("Random is re-drawn every round unless fixed", async () => {
+  const gpu = await testGpu();
+  const draws = async (fixedRandom: boolean) => {
+    const subsets: RunSubset[] = [];
+    await runTraining(gpu, {
+      model: { kind: "mlp", hidden: [8], seed: 4 },
+      data,
+      train: { epochs: 3, batchSize: 50, seed: 4 },
+      selection: { strategy: "random", budget: 60, selectEvery: 1, fixedRandom },
+      onSubset: (s) => void subsets.push(s),
+    });
+    return subsets;
+  };
+  const redrawn = await draws(false);
+  assert.equal(redrawn.length, 3);
+  assert.notDeepEqual([...redrawn[0].indices], [...redrawn[1].indices]);
+  assert.equal((await draws(true)).length, 1);
+});
