@@ -32,34 +32,9 @@ struct Params {
 @group(0) @binding(4) var<storage, read_write> loss: array<f32>;      // (n): w_i · ℓ_i
 @group(0) @binding(5) var<storage, read_write> dlogits: array<f32>;   // (n, c)
 
-var<workgroup> red: array<f32, WG>;  // (WG): one partial per thread
+// red, reduce_max and reduce_sum: row_reductions.wgsl (prepended).
 
 const QUIET_NAN: u32 = 0x7fc00000u;  // f32 bits of a quiet NaN (WGSL has no NaN literal)
-
-// Tree reductions: log2(WG) halvings leave the combination of all WG partials in red[0].
-fn reduce_max(v: f32, t: u32) -> f32 {
-  red[t] = v;
-  workgroupBarrier();
-  for (var s = WG / 2u; s > 0u; s >>= 1u) {
-    if (t < s) { red[t] = max(red[t], red[t + s]); }
-    workgroupBarrier();
-  }
-  let r = red[0];
-  workgroupBarrier();  // every thread has read red[0] before the next reduction overwrites it
-  return r;
-}
-
-fn reduce_sum(v: f32, t: u32) -> f32 {
-  red[t] = v;
-  workgroupBarrier();
-  for (var s = WG / 2u; s > 0u; s >>= 1u) {
-    if (t < s) { red[t] += red[t + s]; }
-    workgroupBarrier();
-  }
-  let r = red[0];
-  workgroupBarrier();
-  return r;
-}
 
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,

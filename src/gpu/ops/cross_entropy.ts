@@ -5,7 +5,11 @@
  * scale = 1 / Σ w for the gradient of the weighted mean. Rows are split into chunks when the logits
  * exceed the storage binding limit.
  */
-import code from "../../../shaders/cross_entropy.wgsl" with { type: "text" };
+import own from "../../../shaders/cross_entropy.wgsl" with { type: "text" };
+import reductions from "../../../shaders/row_reductions.wgsl" with { type: "text" };
+
+/** The kernel source with the shared row reductions prepended. */
+const code = `${reductions}\n${own}`;
 import { ShapeError } from "../../errors.ts";
 import type { KernelSpec } from "../pipelines.ts";
 import type { Step } from "../step.ts";

@@ -2,7 +2,11 @@
  * softmax: y = softmax(x) along each row of x (n, c) on the GPU (shaders/softmax.wgsl), stabilised by the
  * row max. Rows are split into chunks when x exceeds the storage binding limit.
  */
-import code from "../../../shaders/softmax.wgsl" with { type: "text" };
+import own from "../../../shaders/softmax.wgsl" with { type: "text" };
+import reductions from "../../../shaders/row_reductions.wgsl" with { type: "text" };
+
+/** The kernel source with the shared row reductions prepended. */
+const code = `${reductions}\n${own}`;
 import type { KernelSpec } from "../pipelines.ts";
 import type { Step } from "../step.ts";
 import { empty, type Tensor } from "../tensor.ts";
