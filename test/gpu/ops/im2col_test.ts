@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { acquireGpu, type Gpu } from "../../../src/gpu/device.ts";
+import { gpuWithLimits } from "./limits.ts";
 import {
   col2im,
   col2imTolerance,
@@ -119,19 +120,6 @@ function dot(a: ArrayLike<number>, b: ArrayLike<number>): number {
   let s = 0;
   for (let i = 0; i < a.length; i++) s += a[i] * b[i];
   return s;
-}
-
-/**
- * A Gpu that reports at most `max` workgroups per dimension, so that small dispatches fold into several
- * rows of a 2-D grid (the device's real limit is higher, so the folded dispatches stay valid).
- */
-async function gpuWithGroupLimit(max: number): Promise<Gpu> {
-  const gpu = await acquireGpu();
-  const limits = new Proxy(gpu.device.limits, {
-    get: (t, k) => k === "maxComputeWorkgroupsPerDimension" ? max : Reflect.get(t, k),
-  });
-  Object.defineProperty(gpu, "limits", { value: limits });
-  return gpu;
 }
 
 /** Runs one op in its own step and reads its output back. */
@@ -297,7 +285,7 @@ Deno.test("im2col and col2im: batches over the binding limit are split into whol
 Deno.test("im2col and col2im: past the workgroup limit per dimension the dispatch folds into 2-D", async () => {
   // With at most 4 workgroups per dimension (16 in all), each of these takes 2 to 4 rows of a folded
   // grid, the last row often partial: cols of 3888, 1296 and 1080 elements, dx of 1296 and 1080.
-  const gpu = await gpuWithGroupLimit(4);
+  const gpu = await gpuWithLimits({ maxWorkgroups: 4 });
   try {
     let seed = 600;
     for (const c of [[1, 9, 8, 6, 3, 1], [3, 12, 12, 3, 1, 0], [3, 3, 3, 40, 3, 0]] as Case[]) {

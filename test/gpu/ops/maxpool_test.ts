@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { acquireGpu, type Gpu } from "../../../src/gpu/device.ts";
+import { gpuWithLimits } from "./limits.ts";
 import {
   encodeMaxpool,
   encodeMaxpoolBackward,
@@ -66,19 +67,6 @@ function refBackward(dy: ArrayLike<number>, arg: ArrayLike<number>, g: MaxpoolGe
     dx[((b * g.h + h) * g.w + w) * g.c + c] += dy[o];
   }
   return dx;
-}
-
-/**
- * A Gpu that reports at most `max` workgroups per dimension, so that small dispatches fold into several
- * rows of a 2-D grid (the device's real limit is higher, so the folded dispatches stay valid).
- */
-async function gpuWithGroupLimit(max: number): Promise<Gpu> {
-  const gpu = await acquireGpu();
-  const limits = new Proxy(gpu.device.limits, {
-    get: (t, k) => k === "maxComputeWorkgroupsPerDimension" ? max : Reflect.get(t, k),
-  });
-  Object.defineProperty(gpu, "limits", { value: limits });
-  return gpu;
 }
 
 /** Forward on the GPU; returns y and argmax read back. */
@@ -256,7 +244,7 @@ Deno.test("maxpool: batches over the binding limit are split into whole images",
 Deno.test("maxpool: past the workgroup limit per dimension the dispatch folds into 2-D", async () => {
   // With at most 5 workgroups per dimension (25 in all): y of 1300 and 1360 elements and dx of 5200,
   // 5440 and 6000 each take 2 to 5 rows of a folded grid, the last row often partial.
-  const gpu = await gpuWithGroupLimit(5);
+  const gpu = await gpuWithLimits({ maxWorkgroups: 5 });
   try {
     let seed = 500;
     for (const c of [[1, 2, 2, 1300], [1, 4, 4, 340], [1, 5, 3, 400]] as Case[]) {
