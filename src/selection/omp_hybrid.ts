@@ -137,6 +137,7 @@ async function setUp(gpu: Gpu, problem: OmpProblem, n: number, cap: number): Pro
   const state = { ctl, pick, sel, coef, mask, corr, p0 } as unknown as omp.OmpState;
   const base = { n, d: 0, dh: 0, cap, slot: 0, k: cap, lambda: 0, bias: 0 };
   const dispose = () => owned.forEach((t) => t.dispose());
+  const shared = { corr, mask, pick, coef, sel, state, dispose };
   if (problem.kind === "factored") {
     try {
       checkGramColumns(gpu, n, cap);
@@ -149,17 +150,11 @@ async function setUp(gpu: Gpu, problem: OmpProblem, n: number, cap: number): Pro
     corr.write(problem.p0);
     const p = { ...base, d: problem.e.shape[1], dh: problem.h.shape[1], bias: problem.bias ? 1 : 0 };
     return {
-      corr,
-      mask,
-      pick,
-      coef,
-      sel,
-      state,
+      ...shared,
       update(step, slot, accepted) {
         if (accepted) omp.encodeGramColumn(step, { ...p, slot }, state, problem.e, problem.h, kcols);
         omp.encodeGramResidual(step, { ...p, slot }, state, kcols);
       },
-      dispose,
     };
   }
   const d = problem.g.shape[1];
@@ -171,16 +166,10 @@ async function setUp(gpu: Gpu, problem: OmpProblem, n: number, cap: number): Pro
   omp.encodeDirectCorr(step, p, state, problem.g, target); // p⁰ = G b, into corr
   await step.submit();
   return {
-    corr,
-    mask,
-    pick,
-    coef,
-    sel,
-    state,
+    ...shared,
     update(step, slot) {
       omp.encodeDirectResidual(step, { ...p, slot }, state, problem.g, target, r);
       omp.encodeDirectCorr(step, { ...p, slot }, state, problem.g, r);
     },
-    dispose,
   };
 }
