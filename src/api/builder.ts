@@ -2,6 +2,7 @@
 import SchemaBuilder from "@pothos/core";
 import type { DatasetStore } from "../data/store.ts";
 import type { RunService } from "../runs/service.ts";
+import type { Loaders } from "./loaders.ts";
 
 /** What every resolver gets. */
 export interface Ctx {
@@ -10,6 +11,8 @@ export interface Ctx {
   /** Fires when the server shuts down: live subscriptions end. */
   shutdown: AbortSignal;
   log: (msg: string) => void;
+  /** Batch loaders, fresh for each request or subscription (src/api/loaders.ts). */
+  loaders: Loaders;
 }
 
 export const builder = new SchemaBuilder<{

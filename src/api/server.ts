@@ -20,6 +20,7 @@ import { bossQueue, startBoss } from "../runs/queue.ts";
 import { RunService } from "../runs/service.ts";
 import { RunWorker, type WorkerOptions } from "../runs/worker.ts";
 import type { Ctx } from "./builder.ts";
+import { createLoaders } from "./loaders.ts";
 import { DEFAULT_LIMITS, type Limits, limitsPlugin, maskError } from "./limits.ts";
 import { schema } from "./schema/mod.ts";
 
@@ -80,7 +81,7 @@ export async function startServer(opts: ServerOptions): Promise<GradsiftServer> 
     throw e;
   }
 
-  const context: Ctx = { service, store, shutdown: shutdown.signal, log };
+  const context: Omit<Ctx, "loaders"> = { service, store, shutdown: shutdown.signal, log };
   const cors = opts.corsOrigins === undefined
     ? undefined
     : opts.corsOrigins.length
@@ -88,7 +89,7 @@ export async function startServer(opts: ServerOptions): Promise<GradsiftServer> 
     : false;
   const yoga = createYoga<Record<string, unknown>, Ctx>({
     schema,
-    context: () => context,
+    context: (): Ctx => ({ ...context, loaders: createLoaders(service.db) }),
     graphqlEndpoint: "/graphql",
     graphiql: { subscriptionsProtocol: "WS" },
     renderGraphiQL,

@@ -13,6 +13,8 @@ export type Db = PgDatabase<PgQueryResultHKT, typeof schema>;
 export interface DbConfig {
   url?: string;
   pgliteDir?: string;
+  /** Called with every statement drizzle sends (tests count them; pg-boss's own are not included). */
+  onQuery?: (sql: string, params: unknown[]) => void;
 }
 
 /** An open database. */
@@ -36,7 +38,7 @@ export async function openDb(config: DbConfig = {}): Promise<DbHandle> {
     const { drizzle } = await import("drizzle-orm/postgres-js");
     const { migrate } = await import("drizzle-orm/postgres-js/migrator");
     const sql = postgres(config.url, { max: 10, onnotice: () => {} });
-    const db = drizzle(sql, { schema, casing: "snake_case" });
+    const db = drizzle(sql, { schema, casing: "snake_case", logger: queryLogger(config) });
     try {
       await migrate(db, { migrationsFolder });
     } catch (e) {
@@ -57,7 +59,7 @@ export async function openDb(config: DbConfig = {}): Promise<DbHandle> {
   // PGlite's NodeFS creates only the last path component.
   if (config.pgliteDir) await Deno.mkdir(config.pgliteDir, { recursive: true });
   const client = new PGlite(config.pgliteDir);
-  const db = drizzle(client, { schema, casing: "snake_case" });
+  const db = drizzle(client, { schema, casing: "snake_case", logger: queryLogger(config) });
   try {
     await migrate(db, { migrationsFolder });
   } catch (e) {
@@ -73,6 +75,11 @@ export async function openDb(config: DbConfig = {}): Promise<DbHandle> {
       if (!client.closed) await client.close();
     },
   };
+}
+
+function queryLogger(config: DbConfig) {
+  const onQuery = config.onQuery;
+  return onQuery ? { logQuery: (sql: string, params: unknown[]) => onQuery(sql, params) } : false;
 }
 
 /** The configuration `gradsift serve` uses: DATABASE_URL, else PGlite under `<dataDir>/pglite`. */

@@ -1,5 +1,6 @@
 /** The Relay `Node` interface, and `node(id)`. */
 import { builder } from "../builder.ts";
+import { NotFoundError } from "../../runs/service.ts";
 import { type NodeType, parseGlobalId } from "../ids.ts";
 
 /** Rows resolved through `node` carry their type here, for `resolveType`. */
@@ -20,12 +21,12 @@ builder.queryField("node", (t) =>
     args: { id: t.arg.id({ required: true }) },
     resolve: async (_r, { id }, ctx) => {
       const g = parseGlobalId(String(id));
-      const s = ctx.service;
-      const row = g.type === "Run"
-        ? await s.findRun(g.id)
-        : g.type === "Dataset"
-        ? await s.dataset(g.id).catch(() => null)
-        : await s.subset(g.id).catch(() => null);
+      const l = ctx.loaders;
+      const loader = g.type === "Run" ? l.run : g.type === "Dataset" ? l.dataset : l.subset;
+      const row = await (loader.load(g.id) as Promise<object>).catch((e) => {
+        if (e instanceof NotFoundError) return null;
+        throw e;
+      });
       return row ? Object.assign(row, { [NODE_TYPE]: g.type }) : null;
     },
   }));

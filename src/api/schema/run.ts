@@ -48,14 +48,21 @@ export const RunRef = builder.objectRef<RunRow>("Run").implement({
     progress: t.exposeFloat("progress", { description: "0 … 1." }),
     error: t.exposeString("error", { nullable: true }),
     timings: t.field({ type: RunTimingsRef, nullable: true, resolve: (r) => r.timings }),
-    dataset: t.field({ type: DatasetRef, resolve: (r, _a, ctx) => ctx.service.dataset(r.datasetId) }),
-    epochs: t.field({ type: [EpochMetricsRef], resolve: (r, _a, ctx) => ctx.service.epochs(r.id) }),
-    subsets: t.field({ type: [SubsetRef], resolve: (r, _a, ctx) => ctx.service.subsetsOf(r.id) }),
+    dataset: t.field({ type: DatasetRef, resolve: (r, _a, ctx) => ctx.loaders.dataset.load(r.datasetId) }),
+    epochs: t.field({ type: [EpochMetricsRef], resolve: (r, _a, ctx) => ctx.loaders.epochsOf.load(r.id) }),
+    subsets: t.field({ type: [SubsetRef], resolve: (r, _a, ctx) => ctx.loaders.subsetsOf.load(r.id) }),
     createdAt: t.expose("createdAt", { type: "DateTime" }),
     startedAt: t.expose("startedAt", { type: "DateTime", nullable: true }),
     finishedAt: t.expose("finishedAt", { type: "DateTime", nullable: true }),
   }),
 });
+
+builder.objectField(SubsetRef, "run", (t) =>
+  t.field({
+    type: RunRef,
+    description: "The run that selected it.",
+    resolve: (s, _a, ctx) => ctx.loaders.run.load(s.runId),
+  }));
 
 const RunConnection = connectionType("Run", RunRef, { totalCount: true });
 
@@ -74,7 +81,7 @@ builder.queryFields((t) => ({
   run: t.field({
     type: RunRef,
     args: { id: t.arg.id({ required: true }) },
-    resolve: (_r, { id }, ctx) => ctx.service.run(parseIdOf("Run", String(id))),
+    resolve: (_r, { id }, ctx) => ctx.loaders.run.load(parseIdOf("Run", String(id))),
   }),
   runs: t.field({
     type: RunConnection,

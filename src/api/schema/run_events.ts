@@ -15,7 +15,7 @@ type Ev<T extends RunEvent["type"]> = Extract<RunEvent, { type: T }>;
 
 const StatusChangedRef = builder.objectRef<Ev<"StatusChanged">>("StatusChanged").implement({
   fields: (t) => ({
-    run: t.field({ type: RunRef, resolve: (e, _a, ctx) => ctx.service.run(e.runId) }),
+    run: t.field({ type: RunRef, resolve: (e, _a, ctx) => ctx.loaders.run.load(e.runId) }),
     status: t.field({ type: RunStatusEnum, resolve: (e) => e.status }),
     error: t.exposeString("error", { nullable: true }),
     at: t.expose("at", { type: "DateTime" }),
@@ -24,14 +24,14 @@ const StatusChangedRef = builder.objectRef<Ev<"StatusChanged">>("StatusChanged")
 
 const EpochCompletedRef = builder.objectRef<Ev<"EpochCompleted">>("EpochCompleted").implement({
   fields: (t) => ({
-    run: t.field({ type: RunRef, resolve: (e, _a, ctx) => ctx.service.run(e.runId) }),
+    run: t.field({ type: RunRef, resolve: (e, _a, ctx) => ctx.loaders.run.load(e.runId) }),
     epoch: t.field({ type: EpochMetricsRef, resolve: (e) => e.epoch }),
   }),
 });
 
 const SubsetSelectedRef = builder.objectRef<Ev<"SubsetSelected">>("SubsetSelected").implement({
   fields: (t) => ({
-    run: t.field({ type: RunRef, resolve: (e, _a, ctx) => ctx.service.run(e.runId) }),
+    run: t.field({ type: RunRef, resolve: (e, _a, ctx) => ctx.loaders.run.load(e.runId) }),
     subset: t.field({ type: SubsetRef, resolve: (e) => e.subset }),
   }),
 });
