@@ -6,7 +6,7 @@
  * Every transition is a conditional UPDATE (`… WHERE status = <expected>`), so a late write from a
  * worker cannot resurrect a run that was cancelled or recovered meanwhile.
  */
-import { and, asc, desc, eq, gt, inArray, lt, or, type SQL, sql } from "drizzle-orm";
+import { and, asc, desc, eq, gt, inArray, lt, type SQL, sql } from "drizzle-orm";
 import type { Db } from "../db/client.ts";
 import {
   type DatasetRow,
@@ -23,10 +23,11 @@ import {
   type SubsetRow,
   subsets,
 } from "../db/schema.ts";
-import { GradsiftError, InvalidInputError } from "../errors.ts";
+import { GradsiftError } from "../errors.ts";
 import { isTerminal, type RunEvent, type RunPubSub } from "./events.ts";
 import { type RunRequest, validateRequest } from "./params.ts";
 import type { RunEpoch, RunSubset } from "./training.ts";
+import { memberPage } from "./member_pages.ts";
 
 /** The queue pg-boss carries run ids on. */
 export const RUN_QUEUE = "gradsift-runs";
@@ -229,6 +230,9 @@ export class RunService {
       }
       return sub;
     });
+    // Fresh planner statistics, or member pages sort the whole subset instead of scanning an index
+    // (PGlite has no autovacuum; PostgreSQL's would come only later).
+    await this.db.execute(sql`analyze subset_members`);
     this.publish({ type: "SubsetSelected", runId: id, subset: row });
     return row;
   }
@@ -292,27 +296,7 @@ export class RunService {
     subsetId: number,
     opts: { first: number; after: MemberKey | null; label: number | null; orderBy: MemberOrder },
   ): Promise<Page<MemberRow>> {
-    const m = subsetMembers;
-    const where: SQL[] = [eq(m.subsetId, subsetId)];
-    if (opts.label !== null) where.push(eq(m.label, opts.label));
-    const a = opts.after;
-    if (opts.orderBy === "INDEX") {
-      if (a) where.push(gt(m.index, a.index));
-    } else if (a) {
-      if (a.weight === undefined) {
-        throw new InvalidInputError("this cursor does not belong to a WEIGHT_DESC page");
-      }
-      // ::real — compare as stored (float4); the JS number came back through a decimal rendering.
-      where.push(
-        or(
-          sql`${m.weight} < ${a.weight}::real`,
-          and(sql`${m.weight} = ${a.weight}::real`, gt(m.index, a.index)),
-        )!,
-      );
-    }
-    const order = opts.orderBy === "INDEX" ? [asc(m.index)] : [desc(m.weight), asc(m.index)];
-    const rows = await this.db.select().from(m).where(and(...where)).orderBy(...order).limit(opts.first + 1);
-    return { rows: rows.slice(0, opts.first), hasNextPage: rows.length > opts.first };
+    return await memberPage(this.db, subsetId, opts);
   }
 
   // ---- datasets ------------------------------------------------------------------------------
