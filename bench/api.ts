@@ -563,8 +563,10 @@ export async function runApiBench(o: ApiBenchOptions): Promise<ApiBenchReport> {
   let cluster: { url: string; stop(): Promise<void> } | null = null;
   try {
     for (const db of o.dbs) {
+      const tmp = await Deno.makeTempDir({ prefix: "gradsift-bench-api-" });
       let bdb: BenchDb;
-      if (db === "pglite") bdb = { config: {}, close: () => Promise.resolve() };
+      // PGlite in a directory, as `gradsift serve` keeps it.
+      if (db === "pglite") bdb = { config: { pgliteDir: `${tmp}/pglite` }, close: () => Promise.resolve() };
       else {
         let url = o.pgUrl;
         if (!url) {
@@ -576,7 +578,6 @@ export async function runApiBench(o: ApiBenchOptions): Promise<ApiBenchReport> {
         }
         bdb = await freshPgDatabase(url);
       }
-      const tmp = await Deno.makeTempDir({ prefix: "gradsift-bench-api-" });
       const server = await startServer({
         port: 0,
         dataDir: tmp,
