@@ -79,51 +79,83 @@ export async function openDb(config: DbConfig = {}): Promise<DbHandle> {
 
 /**
  * PGlite with a cheaper `query` for what drizzle sends (measured on the subset page request of
- * bench/api.ts, where PGlite is half the server's CPU time):
+ * bench/api.ts, where PGlite was half the server's CPU time):
  * - Per-query `parsers` are dropped. drizzle passes its own (dates, timestamps, intervals left as
  *   text) with every query, and PGlite copies its whole parser table to merge them (≈ 15 % of the
  *   request). Without them PGlite parses `timestamptz` into a Date, which drizzle's timestamp columns
  *   — the only one of those types this schema has — take as they take the text (`new Date(value)`).
- * - A statement whose parameters are all finite numbers (or non-empty arrays of them) runs through
- *   the simple protocol with the numbers written into the SQL: PGlite's extended protocol costs six
- *   calls into the wasm module per query (parse, describe, bind, describe, execute, sync), the simple
- *   one a single call (≈ 30 % less time for a page of members). Only statements without quotes,
- *   comments or semicolons are rewritten, so every `$n` is a placeholder; numbers are parenthesised.
- *   Anything else takes the ordinary path.
+ * - A statement whose parameters are all finite numbers (or non-empty arrays of them) becomes a
+ *   server-side prepared statement (`PREPARE`, once per SQL text) run by `EXECUTE name(args…)` through
+ *   the simple protocol. PGlite's `query` sends the unnamed statement through the extended protocol:
+ *   six calls into the wasm module (parse, describe, bind, describe, execute, sync) and a new plan every
+ *   time — planning alone is about half a member page's time in PGlite. PostgreSQL infers the
+ *   parameter types at PREPARE as it does for the unnamed statement, and EXECUTE coerces the numeric
+ *   arguments to them. Only statements without quotes, comments or semicolons qualify (so every `$n`
+ *   is a parameter); arguments are parenthesised numbers or ARRAY[…] of them. Anything else, or a
+ *   statement PostgreSQL will not prepare, takes the ordinary path. At most MAX_PREPARED are kept.
  */
 function fastQueries(Base: typeof PGliteClass) {
+  const MAX_PREPARED = 256;
   return class extends Base {
+    /** SQL text → name of its prepared statement (null: cannot be prepared), in order of preparation. */
+    #prepared = new Map<string, Promise<string | null>>();
+    #count = 0;
+
     override async query<T>(
       query: string,
       params?: unknown[],
       options?: Parameters<PGliteClass["query"]>[2],
     ): Promise<Results<T>> {
       const { parsers: _, ...rest } = options ?? {};
-      const inlined = params?.length && Object.keys(rest).every((k) => k === "rowMode")
-        ? inlineNumbers(query, params)
+      const args = params?.length && Object.keys(rest).every((k) => k === "rowMode")
+        ? numericArguments(query, params)
         : null;
-      if (inlined === null) return await super.query<T>(query, params, rest);
-      const results = await this.exec(inlined, rest);
-      return results[0] as Results<T>;
+      const name = args && await this.#prepare(query);
+      if (!name) return await super.query<T>(query, params, rest);
+      try {
+        const results = await this.exec(`execute ${name}(${args.join(", ")})`, rest);
+        return results[0] as Results<T>;
+      } catch (e) {
+        // Evicted (and deallocated) between lookup and EXECUTE: run it the ordinary way.
+        if (!String(e).includes(`prepared statement "${name}" does not exist`)) throw e;
+        return await super.query<T>(query, params, rest);
+      }
+    }
+
+    #prepare(query: string): Promise<string | null> {
+      let name = this.#prepared.get(query);
+      if (name) return name;
+      if (this.#prepared.size >= MAX_PREPARED) {
+        const [oldest, old] = this.#prepared.entries().next().value!;
+        this.#prepared.delete(oldest);
+        old.then((n) => (n ? this.exec(`deallocate ${n}`) : null)).catch(() => {});
+      }
+      const fresh = `gradsift_stmt_${++this.#count}`;
+      name = this.exec(`prepare ${fresh} as ${query}`).then(() => fresh, () => null);
+      this.#prepared.set(query, name);
+      return name;
     }
   };
 }
 
-/** `query` with every `$n` replaced by its (numeric) parameter; null when that is not safe. */
-export function inlineNumbers(query: string, params: readonly unknown[]): string | null {
+/**
+ * The parameters of `query` as SQL literals, $1 first: finite numbers, parenthesised, and non-empty
+ * arrays of them as ARRAY[…]; null when any is something else, or `query` holds quotes, comments or
+ * semicolons (then a `$n` might not be a parameter).
+ */
+export function numericArguments(query: string, params: readonly unknown[]): string[] | null {
   if (/['`;]|\$\$|--|\/\*/.test(query)) return null;
-  let ok = true;
-  const out = query.replace(/\$(\d+)/g, (_, n: string) => {
-    const v = params[Number(n) - 1];
-    const lit = typeof v === "number"
-      ? (Number.isFinite(v) ? `(${v})` : null)
-      : Array.isArray(v) && v.length && v.every((x) => typeof x === "number" && Number.isFinite(x))
-      ? `(ARRAY[${v.join(",")}])`
-      : null;
-    if (lit === null) ok = false;
-    return lit ?? "";
-  });
-  return ok ? out : null;
+  let used = 0;
+  for (const m of query.matchAll(/\$(\d+)/g)) used = Math.max(used, Number(m[1]));
+  if (used === 0 || used > params.length) return null;
+  const out: string[] = [];
+  for (const v of params.slice(0, used)) {
+    if (typeof v === "number" && Number.isFinite(v)) out.push(`(${v})`);
+    else if (Array.isArray(v) && v.length && v.every((x) => typeof x === "number" && Number.isFinite(x))) {
+      out.push(`(ARRAY[${v.join(",")}])`);
+    } else return null;
+  }
+  return out;
 }
 
 function queryLogger(config: DbConfig) {
