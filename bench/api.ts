@@ -8,9 +8,10 @@
  *    through GraphQL to collect the real cursors (and checked against the same walk through the
  *    service). autocannon (npm) then POSTs `node(id) { … on Subset { samples(first, after, label,
  *    orderBy) { edges { cursor node { index label weight } } pageInfo } } }` with those pages in turn
- *    over `--connections` connections for `--duration` seconds. Baselines in the same run: GET /healthz
- *    (HTTP plus `select 1`, no GraphQL) under the same load, and the same pages read sequentially
- *    through `RunService.members` in-process (no HTTP, no GraphQL).
+ *    over `--connections` connections for `--duration` seconds. Baselines in the same run, under the
+ *    same load: GET /healthz (HTTP plus `select 1`, no GraphQL) and POST `{ __typename }` (HTTP and
+ *    yoga, no database); and the same pages read sequentially through `RunService.members` in-process
+ *    (no HTTP, no GraphQL).
  *    Target: ≥ 1,000 requests/s at p99 ≤ 50 ms.
  * 2. Live events. A run is set RUNNING (`RunService.claim`); `--subscribers` clients (graphql-ws over
  *    WebSocket, `--sse` of them over Server-Sent Events instead) subscribe to `runEvents`; once each
@@ -610,6 +611,17 @@ export async function runApiBench(o: ApiBenchOptions): Promise<ApiBenchReport> {
           bodies: [],
         }, tmp);
         report.load.push({ db, case: "GET /healthz (HTTP + select 1)", clients: o.connections, ...healthz });
+        const typename = await httpLoad({
+          ...base,
+          url: server.url,
+          bodies: [JSON.stringify({ query: "{ __typename }" })],
+        }, tmp);
+        report.load.push({
+          db,
+          case: "POST { __typename } (HTTP + yoga, no database)",
+          clients: o.connections,
+          ...typename,
+        });
         const pages = await httpLoad({ ...base, url: server.url, bodies }, tmp);
         report.load.push({ db, case: "subset page via GraphQL", clients: o.connections, ...pages });
         const direct = await serviceBaseline(

@@ -23,6 +23,11 @@ export class GradsiftError extends Error {
     this.code = code;
     this.name = new.target.name;
   }
+
+  /** What a GraphQLError wrapping this one takes as its `extensions` (graphql-js and graphql-jit alike). */
+  get extensions(): { code: ErrorCode } {
+    return { code: this.code };
+  }
 }
 
 /** The caller passed something malformed: a shape, a budget, a file. */

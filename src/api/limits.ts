@@ -111,8 +111,9 @@ export function maskError(error: unknown, message: string): Error {
   const original = g ? g.originalError : error;
   const at = g ? { nodes: g.nodes, source: g.source, positions: g.positions, path: g.path } : {};
   if (original instanceof GradsiftError) {
-    // Returned as the same object, so yoga does not log a user's mistake as a server error.
-    if (g) return withCode(g, original.code);
+    // Returned as the same object, so yoga does not log a user's mistake as a server error. Both
+    // graphql-js and graphql-jit copy the original's `extensions` (its code) into the GraphQLError.
+    if (g) return g.extensions?.code === original.code ? g : withCode(g, original.code);
     return new GraphQLError(original.message, { extensions: { code: original.code } });
   }
   if (g && (!original || isGraphQLError(original))) {
@@ -126,10 +127,13 @@ export function maskError(error: unknown, message: string): Error {
 }
 
 function withCode(g: GraphQLError, code: string): GraphQLError {
-  Object.defineProperty(g, "extensions", {
-    value: { ...g.extensions, code },
-    enumerable: true,
-    configurable: true,
-  });
-  return g;
+  const extensions = { ...g.extensions, code };
+  if (Object.getOwnPropertyDescriptor(g, "extensions")?.configurable !== false) {
+    Object.defineProperty(g, "extensions", { value: extensions, enumerable: true, configurable: true });
+    return g;
+  }
+  // graphql-jit's errors (compiled queries) fix their extensions: a copy with the code, same place.
+  const copy = new GraphQLError(g.message, { path: g.path, originalError: g.originalError, extensions });
+  if (g.locations) Object.defineProperty(copy, "locations", { value: g.locations, enumerable: true });
+  return copy;
 }

@@ -23,7 +23,7 @@ Deno.test("bench api: tiny run — pages served without errors, every subscriber
   const r = await runApiBench(o);
   // 300 members: 15 pages of 20 in each order, and each class's pages in both orders.
   assert.ok(r.pages >= 2 * 15 + 2 * 10, `${r.pages} pages`);
-  assert.equal(r.load.length, 3 * o.dbs.length);
+  assert.equal(r.load.length, 4 * o.dbs.length);
   for (const l of r.load) {
     assert.ok(l.requests > 0, `${l.db} ${l.case}: no requests`);
     assert.equal(
