@@ -9,7 +9,11 @@ export type NodeType = "Dataset" | "Run" | "Subset";
 const NODE_TYPES: readonly string[] = ["Dataset", "Run", "Subset"];
 
 function b64url(s: string): string {
-  return btoa(s).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  // Every page's edges each carry a cursor: plain string replacement, no regular expressions.
+  const b = btoa(s);
+  let end = b.length;
+  while (end > 0 && b.charCodeAt(end - 1) === 61 /* = */) end--;
+  return b.slice(0, end).replaceAll("+", "-").replaceAll("/", "_");
 }
 
 function unb64url(s: string): string | null {
