@@ -144,7 +144,8 @@ function fastQueries(Base: typeof PGliteClass) {
  * semicolons (then a `$n` might not be a parameter).
  */
 export function numericArguments(query: string, params: readonly unknown[]): string[] | null {
-  if (/['`;]|\$\$|--|\/\*/.test(query)) return null;
+  // Quotes, dollar quotes ($$, $tag$), comments, several statements: a `$n` might not be a parameter.
+  if (/['`;]|\$[A-Za-z_]?\w*\$|--|\/\*/.test(query)) return null;
   let used = 0;
   for (const m of query.matchAll(/\$(\d+)/g)) used = Math.max(used, Number(m[1]));
   if (used === 0 || used > params.length) return null;

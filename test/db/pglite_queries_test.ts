@@ -35,6 +35,7 @@ Deno.test("numericArguments takes finite numbers and number arrays, and refuses 
       [`select $1 /* $1 */`, [1]],
       [`select $1; drop table t`, [1]],
       [`select $$ $1 $$`, [1]],
+      [`select $fn$ $1 $fn$`, [1]],
       [`select $2`, [1]],
     ] as [string, unknown[]][]
   ) {
