@@ -24,6 +24,14 @@ export interface DbHandle {
   pglite: PGlite | null;
   /** The connection string (pg-boss opens its own pool on PostgreSQL); null on PGlite. */
   url: string | null;
+  /**
+   * PostgreSQL LISTEN/NOTIFY (null on PGlite, which serves one process). `listen` keeps its own
+   * connection and re-listens after a reconnect; it returns the function that stops listening.
+   */
+  notifications: {
+    listen(channel: string, onMessage: (payload: string) => void): Promise<() => Promise<void>>;
+    notify(channel: string, payload: string): Promise<void>;
+  } | null;
   close(): Promise<void>;
 }
 
@@ -48,7 +56,16 @@ export async function openDb(config: DbConfig = {}): Promise<DbHandle> {
       driver: "postgres",
       pglite: null,
       url: config.url,
-      close: () => sql.end(),
+      notifications: {
+        listen: async (channel, onMessage) => {
+          const { unlisten } = await sql.listen(channel, onMessage);
+          return unlisten;
+        },
+        notify: async (channel, payload) => {
+          await sql.notify(channel, payload);
+        },
+      },
+      close: () => sql.end({ timeout: 5 }),
     };
   }
   const { PGlite } = await import("@electric-sql/pglite");
@@ -69,6 +86,7 @@ export async function openDb(config: DbConfig = {}): Promise<DbHandle> {
     driver: "pglite",
     pglite: client,
     url: null,
+    notifications: null,
     close: async () => {
       if (!client.closed) await client.close();
     },

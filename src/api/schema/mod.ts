@@ -8,6 +8,7 @@ import "./epoch_metrics.ts";
 import "./subset.ts";
 import "./run.ts";
 import "./run_events.ts";
+import "./worker.ts";
 
 builder.queryType({});
 builder.mutationType({});
