@@ -60,6 +60,8 @@ export interface GradsiftServer {
   recovered: number;
   /** The in-process worker, if any. */
   worker: RunWorker | null;
+  /** The run queue's pg-boss. */
+  boss: PgBoss;
   /**
    * Graceful shutdown: ends subscriptions, stops the worker (runs in flight go back to the queue and
    * resume from their checkpoints when a worker takes them again), closes the database.
@@ -207,6 +209,7 @@ export async function startServer(opts: ServerOptions): Promise<GradsiftServer> 
     dbHandle,
     recovered,
     worker,
+    boss: boss!,
     close: () =>
       closing ??= (async () => {
         await worker?.stop();

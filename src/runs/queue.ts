@@ -44,7 +44,12 @@ export async function startBoss(
   handle: DbHandle,
   settings: QueueSettings = DEFAULT_QUEUE_SETTINGS,
 ): Promise<PgBoss> {
-  const common = { schema: "pgboss", superviseIntervalSeconds: settings.superviseSeconds };
+  // Heartbeat failures are found by the monitor step of a supervise pass, gated by monitorIntervalSeconds.
+  const common = {
+    schema: "pgboss",
+    superviseIntervalSeconds: settings.superviseSeconds,
+    monitorIntervalSeconds: settings.superviseSeconds,
+  };
   const boss = handle.pglite
     ? new PgBoss({ db: fromPglite(handle.pglite), backend: "pglite", ...common })
     : new PgBoss({ connectionString: handle.url!, max: 4, ...common });

@@ -12,6 +12,7 @@ import { datasets } from "../../src/db/schema.ts";
 import { openDb } from "../../src/db/client.ts";
 import { freshDb, importReady, PG_URL, testServer } from "../api/helpers.ts";
 import { client, pollRun, spawnGradsift, startTraining } from "../scaleout/procs.ts";
+import { RUN_QUEUE } from "../../src/runs/service.ts";
 
 const opts = { sanitizeOps: false, sanitizeResources: false };
 const DS = "blobs-600-16-3-5";
@@ -117,6 +118,37 @@ Deno.test(
     } finally {
       await fresh.drop();
       await Deno.remove(dir, { recursive: true });
+    }
+  },
+);
+
+Deno.test(
+  "a run whose worker is lost more often than the queue retries is FAILED with the reason",
+  opts,
+  async () => {
+    const queue = { heartbeatSeconds: 10, retryLimit: 0, superviseSeconds: 1 };
+    const s = await testServer({ worker: false, queue });
+    try {
+      const dsId = await importReady(s, DS);
+      const runId = await startTraining(s.gql, training(dsId, 2));
+      // A worker that takes the job and dies at once: it claims the run and never heart-beats again.
+      const [job] = await s.boss.fetch<{ runId: number }>(RUN_QUEUE);
+      assert.ok(job, "the run's job is queued");
+      await s.service.registerWorker({
+        id: "doomed",
+        host: "nowhere",
+        pid: 1,
+        adapter: "none",
+        concurrency: 1,
+        limits: {},
+        version: "0",
+      });
+      assert.ok(await s.service.claim(job.data.runId, "doomed", 10));
+      const done = await pollRun(s.gql, runId, (r) => r.status !== "RUNNING", 60_000);
+      assert.equal(done.status, "FAILED");
+      assert.match(done.error!, /^interrupted: its worker was lost 1 time\(s\) \(no heartbeat for 10 s\)$/);
+    } finally {
+      await s.stop();
     }
   },
 );
