@@ -6,10 +6,11 @@ export const QUEUE_OPTIONS = {
   heartbeat: { type: "string", default: String(DEFAULT_QUEUE_SETTINGS.heartbeatSeconds) },
   retries: { type: "string", default: String(DEFAULT_QUEUE_SETTINGS.retryLimit) },
   supervise: { type: "string", default: String(DEFAULT_QUEUE_SETTINGS.superviseSeconds) },
+  "no-notify": { type: "boolean", default: false },
 } as const;
 
 export function queueSettingsFromArgs(
-  v: { heartbeat?: string; retries?: string; supervise?: string },
+  v: { heartbeat?: string; retries?: string; supervise?: string; "no-notify"?: boolean },
 ): QueueSettings {
   const heartbeatSeconds = Number(v.heartbeat);
   if (!Number.isInteger(heartbeatSeconds) || heartbeatSeconds < 10) {
@@ -25,7 +26,7 @@ export function queueSettingsFromArgs(
   if (!Number.isInteger(superviseSeconds) || superviseSeconds < 1) {
     throw new InvalidInputError(`--supervise must be a whole number of seconds ≥ 1, got "${v.supervise}"`);
   }
-  return { heartbeatSeconds, retryLimit, superviseSeconds };
+  return { heartbeatSeconds, retryLimit, superviseSeconds, notify: !v["no-notify"] };
 }
 
 /** Resolves with the name of the first SIGINT or SIGTERM. */

@@ -20,6 +20,7 @@ export const WORKER_HELP = `usage: gradsift worker [options]   (needs DATABASE_U
   --heartbeat S         seconds without a heartbeat before a run's job is given to another worker [10]
   --retries N           times a lost run is handed out again before it is FAILED [2]
   --supervise S         how often pg-boss looks for lost jobs [2]
+  --no-notify           poll for runs (every 0.5 s) instead of being woken by NOTIFY (PgBouncer)
   data directory: GRADSIFT_DATA [./data]; datasets are fetched from the database and cached there`;
 
 export async function workerCommand(args: string[]): Promise<number> {

@@ -31,12 +31,18 @@ export interface QueueSettings {
   retryLimit: number;
   /** How often pg-boss looks for lost jobs [2 s]. */
   superviseSeconds: number;
+  /**
+   * Wake idle workers by NOTIFY when a run is queued (PostgreSQL) [true]; off, they poll every 0.5 s
+   * (e.g. behind PgBouncer in transaction mode, where LISTEN does not work).
+   */
+  notify: boolean;
 }
 
 export const DEFAULT_QUEUE_SETTINGS: QueueSettings = {
   heartbeatSeconds: 10,
   retryLimit: 2,
   superviseSeconds: 2,
+  notify: true,
 };
 
 /** Starts pg-boss on the database of `handle` and creates (or updates) the run queues. */
@@ -49,10 +55,13 @@ export async function startBoss(
     schema: "pgboss",
     superviseIntervalSeconds: settings.superviseSeconds,
     monitorIntervalSeconds: settings.superviseSeconds,
+    // Workers read the backlog (to fetch back to back) from this cache.
+    queueCacheIntervalSeconds: settings.superviseSeconds,
   };
   const boss = handle.pglite
     ? new PgBoss({ db: fromPglite(handle.pglite), backend: "pglite", ...common })
-    : new PgBoss({ connectionString: handle.url!, max: 4, ...common });
+    // On PostgreSQL a job's creation NOTIFYs, so idle workers wake at once instead of at their next poll.
+    : new PgBoss({ connectionString: handle.url!, max: 4, useListenNotify: settings.notify, ...common });
   boss.on("error", (e) => console.error(`gradsift: pg-boss: ${e instanceof Error ? e.message : e}`));
   await boss.start();
   if (!(await boss.getQueue(RUN_DEAD_QUEUE))) {
@@ -64,6 +73,7 @@ export async function startBoss(
     heartbeatSeconds: settings.heartbeatSeconds,
     expireInSeconds: 24 * 3600,
     deadLetter: RUN_DEAD_QUEUE,
+    notify: !handle.pglite && settings.notify,
   };
   if (await boss.getQueue(RUN_QUEUE)) await boss.updateQueue(RUN_QUEUE, options);
   else await boss.createQueue(RUN_QUEUE, options).catch(ignoreExists);

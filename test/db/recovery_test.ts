@@ -126,7 +126,7 @@ Deno.test(
   "a run whose worker is lost more often than the queue retries is FAILED with the reason",
   opts,
   async () => {
-    const queue = { heartbeatSeconds: 10, retryLimit: 0, superviseSeconds: 1 };
+    const queue = { heartbeatSeconds: 10, retryLimit: 0, superviseSeconds: 1, notify: true };
     const s = await testServer({ worker: false, queue });
     try {
       const dsId = await importReady(s, DS);

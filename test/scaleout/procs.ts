@@ -18,14 +18,20 @@ export interface Proc {
   waitFor(re: RegExp, timeoutMs?: number): Promise<string>;
 }
 
-/** Starts `gradsift <args>` with `env` (and GRADSIFT_DATA = dataDir); resolves once it has printed its first line. */
+/**
+ * Starts `gradsift <args>` with `env` (and GRADSIFT_DATA = dataDir), optionally under a wrapper command
+ * (e.g. `ip netns exec NAME`); resolves once it has printed its first line.
+ */
 export async function spawnGradsift(
   args: string[],
   dataDir: string,
   env: Record<string, string> = {},
+  wrap: string[] = [],
 ): Promise<Proc> {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--config", `${root}deno.json`, `${root}src/cli.ts`, ...args],
+  const deno = [Deno.execPath(), "run", "-A", "--config", `${root}deno.json`, `${root}src/cli.ts`, ...args];
+  const [cmd, ...cmdArgs] = [...wrap, ...deno];
+  const child = new Deno.Command(cmd, {
+    args: cmdArgs,
     env: { GRADSIFT_DATA: dataDir, NO_COLOR: "1", ...env },
     stdout: "piped",
     stderr: "piped",

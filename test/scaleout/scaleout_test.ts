@@ -1,7 +1,8 @@
 /**
  * Scale-out on a real PostgreSQL (runs when DATABASE_URL is set, as in .ci/run's second pass): one
  * API-only process (`serve --no-worker`) and two `gradsift worker` processes, each with a data
- * directory of its own (the workers get the dataset from the database). Several queued runs → both
+ * directory of its own (the workers get the dataset from the database), and — where the test may create
+ * them (root) — a network namespace of its own, reaching PostgreSQL only over a veth link. Several queued runs → both
  * workers take runs and all finish; a graphql-ws subscriber on the API process sees every event of a
  * run executed by a worker; a worker killed with SIGKILL mid-run → the run is resumed from its
  * checkpoint by the other worker; connections cut by the database → every process reconnects.
@@ -10,6 +11,7 @@ import assert from "node:assert/strict";
 import { createClient } from "graphql-ws";
 import { freshDb, PG_URL } from "../api/helpers.ts";
 import { client, importDataset, pollRun, type Proc, spawnGradsift, startTraining } from "./procs.ts";
+import { available, createNetns, type Netns } from "./netns.ts";
 
 const opts = { ignore: !PG_URL, sanitizeOps: false, sanitizeResources: false };
 const DS = "blobs-600-16-3-7";
@@ -28,13 +30,45 @@ Deno.test(
     const env = { DATABASE_URL: fresh.config.url! };
     const dirs = await Promise.all([0, 1, 2].map(() => Deno.makeTempDir({ prefix: "gradsift-scale-" })));
     const procs: Proc[] = [];
+    const namespaces: Netns[] = [];
     try {
       const api = await spawnGradsift(["serve", "--port", "0", "--no-worker", "--no-import"], dirs[0], env);
       procs.push(api);
       const gql = client(api.first);
       const dsId = await importDataset(gql, DS);
-      const workers = await Promise.all([1, 2].map((i) => spawnGradsift(["worker"], dirs[i], env)));
+      // Each worker in a network namespace of its own where possible: it reaches PostgreSQL through its
+      // veth link only, so nothing rides on the host's loopback.
+      const pg = new URL(fresh.config.url!);
+      const confined = await available();
+      const workers = await Promise.all([1, 2].map(async (i) => {
+        if (!confined) return await spawnGradsift(["worker"], dirs[i], env);
+        const ns = await createNetns(i, {
+          port: Number(pg.port),
+          target: { hostname: pg.hostname, port: Number(pg.port) },
+        });
+        namespaces.push(ns);
+        const url = new URL(pg);
+        url.hostname = ns.hostAddress;
+        return await spawnGradsift(["worker"], dirs[i], { DATABASE_URL: url.toString() }, ns.exec);
+      }));
       procs.push(...workers);
+      if (!confined) {
+        console.error("scale-out test: network namespaces unavailable; workers share the host network");
+      }
+
+      await t.step({
+        name: "confined workers cannot reach the host's loopback",
+        ignore: !confined,
+        fn: async () => {
+          for (const ns of namespaces) {
+            const probe = await new Deno.Command("ip", {
+              args: ["netns", "exec", ns.name, "bash", "-c", `exec 3<>/dev/tcp/127.0.0.1/${pg.port}`],
+              stderr: "null",
+            }).output();
+            assert.equal(probe.success, false, `${ns.name} reached 127.0.0.1:${pg.port}`);
+          }
+        },
+      });
 
       await t.step("workers register and show up ALIVE", async () => {
         const r = await gql<
@@ -144,6 +178,7 @@ Deno.test(
       });
     } finally {
       for (const p of procs) await p.kill();
+      for (const ns of namespaces) await ns.close();
       await fresh.drop();
       for (const d of dirs) await Deno.remove(d, { recursive: true }).catch(() => {});
     }
