@@ -196,11 +196,28 @@ export async function main(args: readonly string[] = Deno.args): Promise<void> {
         await new Promise((r) => setTimeout(r, 20_000));
         return (await commits() - a) / ((performance.now() - t0) / 1000);
       };
+      const connections = async () => {
+        const [r] = await db.select({ n: count() }).from(sql`pg_stat_activity`)
+          .where(sql`datname = current_database()`);
+        return r.n;
+      };
       const alone = await rate();
+      const connAlone = await connections();
       await ctx.startWorkers(2);
       await new Promise((r) => setTimeout(r, 3000));
       const withWorkers = await rate();
-      rows.push(["idle load: API alone", 0, "", "", "", "", "", "", `${alone.toFixed(1)} commits/s`]);
+      const connWorkers = await connections();
+      rows.push([
+        "idle load: API alone",
+        0,
+        "",
+        "",
+        "",
+        "",
+        "",
+        "",
+        `${alone.toFixed(1)} commits/s, ${connAlone} connections`,
+      ]);
       rows.push([
         "idle load: + 2 idle workers",
         2,
@@ -210,7 +227,8 @@ export async function main(args: readonly string[] = Deno.args): Promise<void> {
         "",
         "",
         "",
-        `${withWorkers.toFixed(1)} commits/s (${((withWorkers - alone) / 2).toFixed(1)} per worker)`,
+        `${withWorkers.toFixed(1)} commits/s (${((withWorkers - alone) / 2).toFixed(1)} per worker), ` +
+        `${connWorkers} connections (${(connWorkers - connAlone) / 2} per worker)`,
       ]);
     });
   }

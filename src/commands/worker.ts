@@ -49,13 +49,14 @@ export async function workerCommand(args: string[]): Promise<number> {
   }
   const settings = queueSettingsFromArgs(values);
   const log = (m: string) => console.error(`gradsift worker: ${m}`);
-  const handle = await openDb({ url });
+  // A worker needs few connections: one run's writes, its heartbeat, and pg-boss's own (2, below).
+  const handle = await openDb({ url, poolSize: 3 });
   const pubsub = createRunPubSub();
   const service = new RunService(handle.db, pubsub);
-  service.bus = await notifyBus(handle, pubsub, log);
+  service.bus = await notifyBus(handle, pubsub, log, { listen: false });
   service.distributeDatasets = true;
   service.workerStaleSeconds = settings.heartbeatSeconds;
-  const boss = await startBoss(handle, settings);
+  const boss = await startBoss(handle, settings, 2);
   service.queue = bossQueue(boss);
   await watchDeadLetters(boss, service, settings);
   const store = new DatasetStore(defaultDataDir());

@@ -12,6 +12,8 @@ export type Db = PgDatabase<PgQueryResultHKT, typeof schema>;
 /** Where the database is: a PostgreSQL URL, a PGlite directory, or neither (in-memory PGlite). */
 export interface DbConfig {
   url?: string;
+  /** PostgreSQL connections at most [10]. */
+  poolSize?: number;
   pgliteDir?: string;
 }
 
@@ -43,7 +45,7 @@ export async function openDb(config: DbConfig = {}): Promise<DbHandle> {
     const { default: postgres } = await import("postgres");
     const { drizzle } = await import("drizzle-orm/postgres-js");
     const { migrate } = await import("drizzle-orm/postgres-js/migrator");
-    const sql = postgres(config.url, { max: 10, onnotice: () => {} });
+    const sql = postgres(config.url, { max: config.poolSize ?? 10, onnotice: () => {} });
     const db = drizzle(sql, { schema, casing: "snake_case" });
     try {
       await migrate(db, { migrationsFolder });

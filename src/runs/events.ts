@@ -64,6 +64,7 @@ export async function notifyBus(
   handle: DbHandle,
   pubsub: RunPubSub,
   log: (m: string) => void,
+  opts: { listen?: boolean } = {},
 ): Promise<EventBus> {
   const n = handle.notifications!;
   let delivering = Promise.resolve();
@@ -80,7 +81,9 @@ export async function notifyBus(
       pubsub.publish("runEvent", event.runId, event);
     }).catch((e) => log(`dropped a run event: ${e instanceof Error ? e.message : e}`));
   };
-  const unlisten = await n.listen(EVENT_CHANNEL, deliver);
+  // A worker only publishes: it serves no subscribers, so it does not listen (no fan-out to it, and its
+  // connections can go through a transaction-mode pooler).
+  const unlisten = opts.listen === false ? () => Promise.resolve() : await n.listen(EVENT_CHANNEL, deliver);
   let sending = Promise.resolve();
   return {
     publish: (event) => {

@@ -49,6 +49,8 @@ export const DEFAULT_QUEUE_SETTINGS: QueueSettings = {
 export async function startBoss(
   handle: DbHandle,
   settings: QueueSettings = DEFAULT_QUEUE_SETTINGS,
+  /** pg-boss's own connections on PostgreSQL. */
+  poolSize = 4,
 ): Promise<PgBoss> {
   // Heartbeat failures are found by the monitor step of a supervise pass, gated by monitorIntervalSeconds.
   const common = {
@@ -61,7 +63,12 @@ export async function startBoss(
   const boss = handle.pglite
     ? new PgBoss({ db: fromPglite(handle.pglite), backend: "pglite", ...common })
     // On PostgreSQL a job's creation NOTIFYs, so idle workers wake at once instead of at their next poll.
-    : new PgBoss({ connectionString: handle.url!, max: 4, useListenNotify: settings.notify, ...common });
+    : new PgBoss({
+      connectionString: handle.url!,
+      max: poolSize,
+      useListenNotify: settings.notify,
+      ...common,
+    });
   boss.on("error", (e) => console.error(`gradsift: pg-boss: ${e instanceof Error ? e.message : e}`));
   await boss.start();
   if (!(await boss.getQueue(RUN_DEAD_QUEUE))) {

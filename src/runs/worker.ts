@@ -94,8 +94,9 @@ export class RunWorker {
       batchSize: 1,
       localConcurrency: this.#opts.concurrency ?? 1,
       pollingIntervalSeconds: this.#opts.pollingIntervalSeconds ?? 0.5,
-      // NOTIFY wakes the worker on PostgreSQL at once; polling stays as the backstop.
-      notifyPollingIntervalSeconds: this.#opts.pollingIntervalSeconds ?? 0.5,
+      // NOTIFY wakes the worker on PostgreSQL at once; polling stays as a slow backstop (e.g. for runs
+      // handed out again after a lost worker, which are not announced).
+      notifyPollingIntervalSeconds: 5,
       // With a backlog, fetch the next run as soon as one finishes instead of after a poll interval.
       burstWhenReadyExceeds: 1,
     }, async ([job]) => await this.execute(job.data.runId, job.signal));
