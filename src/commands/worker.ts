@@ -9,7 +9,7 @@ import { DatasetStore, defaultDataDir } from "../data/store.ts";
 import { openDb } from "../db/client.ts";
 import { InvalidInputError } from "../errors.ts";
 import { createRunPubSub, notifyBus } from "../runs/events.ts";
-import { bossQueue, startBoss, watchDeadLetters } from "../runs/queue.ts";
+import { bossQueue, startBoss } from "../runs/queue.ts";
 import { RunService } from "../runs/service.ts";
 import { RunWorker } from "../runs/worker.ts";
 import { QUEUE_OPTIONS, queueSettingsFromArgs, waitForSignal } from "./serve_options.ts";
@@ -56,9 +56,9 @@ export async function workerCommand(args: string[]): Promise<number> {
   service.bus = await notifyBus(handle, pubsub, log, { listen: false });
   service.distributeDatasets = true;
   service.workerStaleSeconds = settings.heartbeatSeconds;
-  const boss = await startBoss(handle, settings, 2);
+  // Finding lost jobs and failing dead-lettered runs is the API processes' (`gradsift serve`) work.
+  const boss = await startBoss(handle, settings, { poolSize: 2, supervise: false });
   service.queue = bossQueue(boss);
-  await watchDeadLetters(boss, service, settings);
   const store = new DatasetStore(defaultDataDir());
   const worker = new RunWorker(service, store, boss, { concurrency, queue: settings, log });
   await worker.start();

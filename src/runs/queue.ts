@@ -49,12 +49,20 @@ export const DEFAULT_QUEUE_SETTINGS: QueueSettings = {
 export async function startBoss(
   handle: DbHandle,
   settings: QueueSettings = DEFAULT_QUEUE_SETTINGS,
-  /** pg-boss's own connections on PostgreSQL. */
-  poolSize = 4,
+  opts: {
+    /** pg-boss's own connections on PostgreSQL [4]. */
+    poolSize?: number;
+    /**
+     * Run pg-boss's supervisor here (finds lost jobs, maintenance) [true]. `gradsift worker` leaves it
+     * to the API processes, so that idle workers cost the database little.
+     */
+    supervise?: boolean;
+  } = {},
 ): Promise<PgBoss> {
   // Heartbeat failures are found by the monitor step of a supervise pass, gated by monitorIntervalSeconds.
   const common = {
     schema: "pgboss",
+    supervise: opts.supervise ?? true,
     superviseIntervalSeconds: settings.superviseSeconds,
     monitorIntervalSeconds: settings.superviseSeconds,
     // Workers read the backlog (to fetch back to back) from this cache.
@@ -65,7 +73,7 @@ export async function startBoss(
     // On PostgreSQL a job's creation NOTIFYs, so idle workers wake at once instead of at their next poll.
     : new PgBoss({
       connectionString: handle.url!,
-      max: poolSize,
+      max: opts.poolSize ?? 4,
       useListenNotify: settings.notify,
       ...common,
     });
@@ -101,7 +109,7 @@ export function bossQueue(boss: PgBoss): RunQueue {
   };
 }
 
-/** Marks the runs of dead-lettered jobs (out of retries) FAILED. Every gradsift process runs this. */
+/** Marks the runs of dead-lettered jobs (out of retries) FAILED. Every `gradsift serve` runs this. */
 export async function watchDeadLetters(
   boss: PgBoss,
   service: RunService,
