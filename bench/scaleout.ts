@@ -113,7 +113,8 @@ async function waitAll(db: Awaited<ReturnType<typeof setup>>["server"]["service"
   }
 }
 
-export async function main(args: readonly string[] = Deno.args): Promise<void> {
+/** Runs the phases; prints the table and returns its rows. */
+export async function main(args: readonly string[] = Deno.args): Promise<(string | number)[][]> {
   if (!Deno.env.get("DATABASE_URL")) {
     console.error("bench scaleout: set DATABASE_URL to a PostgreSQL where the bench may create databases");
     Deno.exit(2);
@@ -268,6 +269,7 @@ export async function main(args: readonly string[] = Deno.args): Promise<void> {
   console.log(
     table(["phase", "workers", "runs", "seconds", "runs/s", "p50 s", "p99 s", "lost", "checks"], rows),
   );
+  return rows;
 }
 
 if (import.meta.main) await main();
