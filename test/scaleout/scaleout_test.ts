@@ -42,7 +42,8 @@ Deno.test(
       const confined = await available();
       const workers = await Promise.all([1, 2].map(async (i) => {
         if (!confined) return await spawnGradsift(["worker"], dirs[i], env);
-        const ns = await createNetns(i, {
+        // Link addresses from the pid, so concurrent test runs on one host do not collide.
+        const ns = await createNetns((Deno.pid % 120) * 2 + i, {
           port: Number(pg.port),
           target: { hostname: pg.hostname, port: Number(pg.port) },
         });
@@ -168,6 +169,29 @@ Deno.test(
             120_000,
           );
           assert.equal(done.status, "SUCCEEDED", done.error ?? "");
+        },
+      );
+
+      await t.step(
+        "cancelling on the API process stops the run on its worker within a heartbeat",
+        async () => {
+          const id = await startTraining(gql, run(dsId, 30, 13));
+          await pollRun(gql, id, (s) => s.status === "RUNNING" && s.epochs.length >= 1, 120_000);
+          const r = await gql<{ cancelRun: { run: { status: string } } }>(
+            `mutation($id: ID!) { cancelRun(id: $id) { run { status } } }`,
+            { id },
+          );
+          assert.equal(r.data?.cancelRun.run.status, "CANCELLED", JSON.stringify(r.errors));
+          await alive.waitFor(/no longer ours \(cancelled or taken over elsewhere\); dropped/, 10_000);
+          const after = await pollRun(gql, id, () => true);
+          await new Promise((r) => setTimeout(r, 1500));
+          const later = await pollRun(gql, id, () => true);
+          assert.equal(later.status, "CANCELLED");
+          assert.equal(
+            later.epochs.length,
+            after.epochs.length,
+            "no epoch recorded after the worker dropped it",
+          );
         },
       );
 
