@@ -89,7 +89,7 @@ async function serve(args: string[]): Promise<number> {
   }
   console.log(
     `gradsift serving GraphQL at ${server.url} (GraphiQL in a browser; data in ${dataDir}, ` +
-      `database ${server.dbHandle.driver})`,
+      `database ${server.dbHandle.driver}); dashboard at ${server.url.replace(/graphql$/, "")}`,
   );
   const stopped = new Promise<string>((resolve) => {
     for (const sig of ["SIGINT", "SIGTERM"] as const) Deno.addSignalListener(sig, () => resolve(sig));
