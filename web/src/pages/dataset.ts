@@ -42,10 +42,14 @@ export function DatasetPage({ id }: { id: string }) {
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   const fetched = useRef({ t0: 0, at: 0 });
+  // Only the latest load may set the grid: switching class while a load is in flight drops the old one.
+  const latest = useRef(0);
   const d = ds.data?.dataset;
   const name = (l: number) => d?.classNames?.[l] ?? `class ${l}`;
 
   const load = async (after: string | null, want: number, base: Thumb[]) => {
+    const mine = ++latest.current;
+    const current = () => mine === latest.current;
     setBusy(true);
     setError(null);
     const t0 = performance.now();
@@ -55,6 +59,7 @@ export function DatasetPage({ id }: { id: string }) {
       let hasNext = true;
       while (got.length - base.length < want && hasNext) {
         const r = await gql<Page>(SAMPLES, { id, first: PAGE, after: next, label });
+        if (!current()) return;
         const s = r.dataset.samples;
         got = got.concat(s.edges.map(({ node: n }) => ({
           key: n.index,
@@ -70,9 +75,9 @@ export function DatasetPage({ id }: { id: string }) {
       setCursor(next);
       setMore(hasNext);
     } catch (e) {
-      setError(asApiError(e).message);
+      if (current()) setError(asApiError(e).message);
     } finally {
-      setBusy(false);
+      if (current()) setBusy(false);
     }
   };
 

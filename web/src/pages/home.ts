@@ -1,7 +1,7 @@
 /// <reference lib="dom" />
 /** Home: the datasets with their sizes and class histograms, and the latest runs. */
 import { html } from "htm/preact";
-import { useState } from "preact/hooks";
+import { useEffect, useState } from "preact/hooks";
 import { ApiError, gql } from "../api.ts";
 import { int, pct, secs, useQuery } from "../util.ts";
 
@@ -17,6 +17,8 @@ export interface DatasetInfo {
   classCounts: number[];
   classNames: string[] | null;
 }
+
+const POLL_MS = 3000;
 
 export const DATASET_FIELDS =
   "id name status error numTrain numTest numClasses inputShape classCounts classNames";
@@ -55,6 +57,17 @@ export function Home() {
        dataset { name } timings { wallSeconds } epochs { testAccuracy } } } } }`,
     {},
   );
+  // While a run is live or a dataset importing, refresh both lists every few seconds.
+  const live = runs.data?.runs.edges.some((e) => ["QUEUED", "RUNNING"].includes(e.node.status)) ||
+    ds.data?.datasets.edges.some((e) => e.node.status === "IMPORTING");
+  useEffect(() => {
+    if (!live) return;
+    const h = setInterval(() => {
+      ds.reload();
+      runs.reload();
+    }, POLL_MS);
+    return () => clearInterval(h);
+  }, [live]);
   const [importName, setImportName] = useState("");
   const [importError, setImportError] = useState<string | null>(null);
   const doImport = async (e: Event) => {
