@@ -71,7 +71,7 @@ export function ComparePage({ ids }: { ids: string[] }) {
           <td><a href=${`#/runs/${r.id}`}>${new Date(r.createdAt).toLocaleString()}</a></td>
           <td>${r.dataset.name}</td>
           <td>${r.strategy}</td>
-          <td>${r.budget}</td>
+          <td>${r.strategy === "full" ? "all" : r.budget}</td>
           <td class="num">${r.params.epochs ?? "—"}${r.params.limit ? ` (first ${r.params.limit})` : ""}</td>
           <td class="num">${pct(a)}</td>
           <td class="num">${r.strategy === "full" ? "—" : relErr == null ? "no Full run" : pct(relErr)}</td>

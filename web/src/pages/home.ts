@@ -115,7 +115,7 @@ export function Home() {
       </tbody>
     </table>
     <form class="inline" onSubmit=${doImport}>
-      <label>Import a built-in <input value=${importName} placeholder="fashion-mnist or blobs-600-16-4-1"
+      <label>Import a built-in <input size="34" value=${importName} placeholder="fashion-mnist or blobs-600-16-4-1"
         onInput=${(e: Event) => setImportName((e.target as HTMLInputElement).value)} /></label>
       <button type="submit" disabled=${!importName}>Import</button>
       <button type="button" onClick=${() => ds.reload()}>Refresh</button>
@@ -136,7 +136,7 @@ export function Home() {
           <td>${r.dataset.name}</td>
           <td>${r.kind.toLowerCase()}</td>
           <td>${r.strategy}</td>
-          <td>${r.budget}</td>
+          <td>${r.strategy === "full" ? "all" : r.budget}</td>
           <td><span class=${`status ${r.status}`}>${r.status}</span></td>
           <td class="num">${pct(r.progress, 0)}</td>
           <td class="num">${pct(r.epochs.at(-1)?.testAccuracy)}</td>

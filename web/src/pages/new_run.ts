@@ -82,7 +82,9 @@ export function NewRun({ dataset }: { dataset: string | null }) {
         Number.isFinite(Number(x)) ? Number(x) : x
       );
     }
-    const input = { datasetId, strategy: v.strategy, budget: v.budget.trim() || null, options };
+    // Full trains on everything: no budget to send.
+    const budget = v.strategy === "full" ? null : v.budget.trim() || null;
+    const input = { datasetId, strategy: v.strategy, budget, options };
     const mutation = v.kind === "TRAINING" ? "startTraining" : "startSelection";
     const type = v.kind === "TRAINING" ? "StartTrainingInput" : "StartSelectionInput";
     try {
@@ -155,7 +157,9 @@ export function NewRun({ dataset }: { dataset: string | null }) {
     row(
       "budget",
       "budget (fraction, % or count)",
-      html`<input name="budget" value=${v.budget} onInput=${set("budget")} />`,
+      html`<input name="budget" value=${v.budget} onInput=${set("budget")} disabled=${
+        v.strategy === "full"
+      } />`,
     )
   }
       <fieldset><legend>schedule</legend>

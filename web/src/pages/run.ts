@@ -53,6 +53,7 @@ interface Baseline {
   id: string;
   strategy: string;
   budget: string;
+  params: { limit?: number; model?: string };
   epochs: { epoch: number; testAccuracy: number | null; testLoss: number | null }[];
 }
 
@@ -64,7 +65,7 @@ const RUN = `query($id: ID!) { run(id: $id) { id kind status strategy budget mod
   dataset { id name numTrain } epochs { ${EPOCH_FIELDS} } subsets { ${SUBSET_FIELDS} } } }`;
 const BASELINES =
   `query($d: ID!) { runs(filter: { datasetId: $d, status: [SUCCEEDED], kind: TRAINING }, first: 50) {
-  edges { node { id strategy budget epochs { epoch testAccuracy testLoss } } } } }`;
+  edges { node { id strategy budget params epochs { epoch testAccuracy testLoss } } } } }`;
 const EVENTS = `subscription($id: ID!) { runEvents(id: $id) { __typename
   ... on StatusChanged { status error }
   ... on EpochCompleted { epoch { ${EPOCH_FIELDS} } }
@@ -133,9 +134,16 @@ export function RunPage({ id }: { id: string }) {
   };
 
   const baselines = useMemo(() => {
-    const all = base.data?.runs.edges.map((e) => e.node).filter((b) => b.id !== id) ?? [];
-    return ["full", "random"].map((s) => all.find((b) => b.strategy === s)).filter((b): b is Baseline => !!b);
-  }, [base.data, id]);
+    // The newest finished Full and Random runs on the same samples (same `limit`) with the same model;
+    // a Random run of this run's budget before any other.
+    const same = (b: Baseline) =>
+      b.id !== id && b.params.limit === run?.params.limit && b.params.model === run?.params.model;
+    const all = base.data?.runs.edges.map((e) => e.node).filter(same) ?? [];
+    const full = all.find((b) => b.strategy === "full");
+    const random = all.find((b) => b.strategy === "random" && b.budget === run?.budget) ??
+      all.find((b) => b.strategy === "random");
+    return [full, random].filter((b): b is Baseline => !!b);
+  }, [base.data, id, run?.budget]);
   const charts = useMemo(() => run && chartData(run, baselines), [run?.epochs, baselines]);
 
   if (q.error && !run) return html`<p class="error">${q.error.message}</p>`;
@@ -145,8 +153,9 @@ export function RunPage({ id }: { id: string }) {
     ? Math.max(run.progress, run.epochs.length / total)
     : run.progress;
   const last = run.epochs.at(-1);
-  const selS = run.timings?.selectionSeconds ?? last?.selectionSeconds ?? 0;
-  const trainS = run.timings?.trainSeconds ?? last?.trainSeconds ?? 0;
+  // A run stopped early may have no timings of its own yet: the last epoch's cumulative times then.
+  const selS = Math.max(run.timings?.selectionSeconds ?? 0, last?.selectionSeconds ?? 0);
+  const trainS = Math.max(run.timings?.trainSeconds ?? 0, last?.trainSeconds ?? 0);
   const onDrawn = (calledAt: number) => {
     if (!msgAt) return;
     const from = msgAt;
@@ -162,8 +171,9 @@ export function RunPage({ id }: { id: string }) {
   return html`<section>
     <h1>${run.strategy} ${run.kind === "TRAINING" ? "training" : "selection"} run
       <span class=${`status ${run.status}`} data-testid="run-status">${run.status}</span></h1>
-    <p>${run.model} on <a href=${`#/datasets/${run.dataset.id}`}>${run.dataset.name}</a>, budget ${run.budget}, ${total}
-      epochs · started ${run.startedAt ? new Date(run.startedAt).toLocaleTimeString() : "—"}
+    <p>${run.model} on <a href=${`#/datasets/${run.dataset.id}`}>${run.dataset.name}</a>, ${
+    run.strategy === "full" ? "all samples" : `budget ${run.budget}`
+  }, ${`${total} epochs`} · started ${run.startedAt ? new Date(run.startedAt).toLocaleTimeString() : "—"}
       ${run.finishedAt ? ` · finished ${new Date(run.finishedAt).toLocaleTimeString()}` : ""}</p>
     ${run.error ? html`<p class="error">${run.error}</p>` : null}
     ${actionError ? html`<p class="error">${actionError}</p>` : null}
