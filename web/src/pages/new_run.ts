@@ -23,22 +23,29 @@ const OPTIONS: { key: string; label: string; placeholder: string; kind: "int" | 
   { key: "limit", label: "use only the first N samples", placeholder: "all", kind: "int" },
 ];
 
-const FIELDS = ["datasetId", "strategy", "budget", "model", "hidden", ...OPTIONS.map((o) => o.key), "mode"];
+/** The fields the form shows; an error about any other goes above the form. */
+export const FIELDS = ["datasetId", "strategy", "budget", "model", "hidden", ...OPTIONS.map((o) => o.key)];
 
-/** The form field an API error is about: from its message's first field name, else its path. */
+/** Messages whose first field name is not the field to fix. */
+const RULES: [RegExp, string][] = [
+  [/needs a budget/, "budget"],
+  [/^crest selects/, "strategy"],
+  [/^dataset\b|is not a gradsift id|no Dataset has it/, "datasetId"],
+];
+
+/**
+ * The form field an API error is about, or null: a known phrasing, else the field named first in the
+ * message (the API's checks start with the field, e.g. "epochs must be an integer ≥ 1, got 0"; GraphQL's
+ * own input errors name the path, e.g. `at "i.options.epochs"`).
+ */
 export function fieldOf(e: GqlError): string | null {
-  const text = e.message.replace(/\bcrest selects\b/, "strategy crest selects").replace(
-    /^dataset\b/,
-    "datasetId",
-  );
+  for (const [re, field] of RULES) if (re.test(e.message)) return field;
   let best: { field: string; at: number } | null = null;
   for (const f of FIELDS) {
-    const m = new RegExp(`\\b${f}\\b`).exec(text);
+    const m = new RegExp(`\\b${f}\\b`).exec(e.message);
     if (m && (!best || m.index < best.at)) best = { field: f, at: m.index };
   }
-  if (best) return best.field;
-  const p = e.path?.map(String).find((s) => FIELDS.includes(s));
-  return p ?? null;
+  return best?.field ?? null;
 }
 
 export function NewRun({ dataset }: { dataset: string | null }) {
