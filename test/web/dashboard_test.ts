@@ -177,7 +177,11 @@ Deno.test("dashboard in Chromium: datasets, form, live run, cancel, subsets, com
       assert.equal((await waitForRun(s, id, ["SUCCEEDED", "FAILED"], 120_000)).status, "SUCCEEDED");
     }
     const origin = s.url.replace(/\/graphql$/, "");
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox"] });
+    // As root (CI) Chromium needs --no-sandbox; containers often have a tiny /dev/shm; the server is local.
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ["--no-sandbox", "--disable-dev-shm-usage", "--no-proxy-server"],
+    });
     metrics.browser = `Chromium ${browser.version()}`;
     const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 } });
     await ctx.addInitScript(OBSERVE);
