@@ -18,6 +18,10 @@ export interface Series {
 export interface ChartProps {
   title: string;
   xLabel: string;
+  /** Whole-number x ticks (epochs). */
+  integerX?: boolean;
+  /** A fixed x range, e.g. [1, epochs] so a live chart fills in instead of rescaling. */
+  xRange?: [number, number];
   yLabel: string;
   series: Series[];
   /** [xs, ...ys] aligned (null where a series has no point at that x). */
@@ -32,7 +36,7 @@ export function Chart(p: ChartProps) {
   const box = useRef<HTMLDivElement>(null);
   const plot = useRef<uPlot | null>(null);
   const pending = useRef<number | null>(null);
-  const seriesKey = JSON.stringify(p.series) + p.xLabel + p.yLabel;
+  const seriesKey = JSON.stringify([p.series, p.xLabel, p.yLabel, p.integerX, p.xRange]);
   const drawn = useRef(p.onDrawn);
   drawn.current = p.onDrawn;
 
@@ -42,8 +46,11 @@ export function Chart(p: ChartProps) {
       title: p.title,
       width: Math.max(300, el.clientWidth),
       height: p.height ?? 240,
-      scales: { x: { time: false } },
-      axes: [{ label: p.xLabel }, { label: p.yLabel }],
+      scales: { x: { time: false, ...(p.xRange ? { range: p.xRange } : {}) } },
+      axes: [
+        { label: p.xLabel, ...(p.integerX ? { incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500] } : {}) },
+        { label: p.yLabel },
+      ],
       series: [
         { label: p.xLabel },
         ...p.series.map((s) => ({

@@ -60,7 +60,7 @@ export function asApiError(e: unknown): ApiError {
   return e instanceof ApiError ? e : new ApiError([{ message: e instanceof Error ? e.message : String(e) }]);
 }
 
-/** Marks a moment for the browser test (and anyone profiling): performance.mark plus a log entry. */
+/** Marks a moment for the browser test (and anyone profiling) as a `performance.mark` with details. */
 export function mark(name: string, detail?: Record<string, unknown>) {
   performance.mark(name, { detail });
 }

@@ -67,12 +67,12 @@ const BASELINES =
   `query($d: ID!) { runs(filter: { datasetId: $d, status: [SUCCEEDED], kind: TRAINING }, first: 50) {
   edges { node { id strategy budget params epochs { epoch testAccuracy testLoss } } } } }`;
 const EVENTS = `subscription($id: ID!) { runEvents(id: $id) { __typename
-  ... on StatusChanged { status error }
+  ... on StatusChanged { status error at }
   ... on EpochCompleted { epoch { ${EPOCH_FIELDS} } }
   ... on SubsetSelected { subset { ${SUBSET_FIELDS} } } } }`;
 
 type Event =
-  | { __typename: "StatusChanged"; status: string; error: string | null }
+  | { __typename: "StatusChanged"; status: string; error: string | null; at: string }
   | { __typename: "EpochCompleted"; epoch: Epoch }
   | { __typename: "SubsetSelected"; subset: SubsetInfo };
 
@@ -83,32 +83,54 @@ const perf = ((globalThis as unknown as { __dashboard?: { chartUpdates: number[]
   chartUpdates: [],
 });
 
-export function RunPage({ id }: { id: string }) {
+/**
+ * The run: one query, then (while it is QUEUED or RUNNING) `runEvents` applied as they arrive. `msgAt`
+ * is when the WebSocket message of the latest epoch arrived, for the chart-update measurement.
+ */
+function useLiveRun(id: string) {
   const q = useQuery<{ run: Run }>(RUN, { id });
   const [run, setRun] = useState<Run | null>(null);
   const [msgAt, setMsgAt] = useState(0);
-  const [cancelling, setCancelling] = useState(false);
-  const [actionError, setActionError] = useState<string | null>(null);
+  const [error, setError] = useState<string | null>(null);
   useEffect(() => setRun(q.data?.run ?? null), [q.data]);
-  const base = useQuery<{ runs: { edges: { node: Baseline }[] } }>(
-    BASELINES,
-    { d: run?.dataset.id },
-    !run,
-  );
-
-  const status = run?.status;
+  const live = !!run && LIVE.includes(run.status);
   useEffect(() => {
-    if (!status || !LIVE.includes(status)) return;
+    if (!live) return;
     return subscribe<{ runEvents: Event }>(EVENTS, { id }, {
       next: ({ runEvents: e }) => {
         const at = wire.lastMessageAt;
         setRun((r) => r && apply(r, e));
         if (e.__typename === "EpochCompleted") setMsgAt(at);
+        // The final timings and progress come with the run itself.
         if (e.__typename === "StatusChanged" && !LIVE.includes(e.status)) q.reload();
       },
-      error: (e) => setActionError(e.message),
+      error: (e) => setError(e.message),
     });
-  }, [id, status && LIVE.includes(status)]);
+  }, [id, live]);
+  return { run, setRun, loadError: q.error, reload: q.reload, error, setError, msgAt, setMsgAt };
+}
+
+/** The newest finished Full and Random runs on the same samples (same `limit`) with the same model. */
+function pickBaselines(all: Baseline[], run: Run): Baseline[] {
+  const same = all.filter((b) =>
+    b.id !== run.id && b.params.limit === run.params.limit && b.params.model === run.params.model
+  );
+  const full = same.find((b) => b.strategy === "full");
+  // A Random run of this run's budget before any other.
+  const random = same.find((b) => b.strategy === "random" && b.budget === run.budget) ??
+    same.find((b) => b.strategy === "random");
+  return [full, random].filter((b): b is Baseline => !!b);
+}
+
+export function RunPage({ id }: { id: string }) {
+  const { run, setRun, loadError, reload, error, setError, msgAt, setMsgAt } = useLiveRun(id);
+  const [cancelling, setCancelling] = useState(false);
+  const base = useQuery<{ runs: { edges: { node: Baseline }[] } }>(BASELINES, { d: run?.dataset.id }, !run);
+  const baselines = useMemo(
+    () => run ? pickBaselines(base.data?.runs.edges.map((e) => e.node) ?? [], run) : [],
+    [base.data, run?.id, run?.budget],
+  );
+  const charts = useMemo(() => run && chartData(run, baselines), [run?.epochs, baselines]);
 
   useEffect(() => {
     if (run) {
@@ -118,35 +140,22 @@ export function RunPage({ id }: { id: string }) {
 
   const cancel = async () => {
     setCancelling(true);
-    setActionError(null);
+    setError(null);
     try {
       const r = await gql<{ cancelRun: { run: { status: string } } }>(
         `mutation($id: ID!) { cancelRun(id: $id) { run { status } } }`,
         { id },
       );
       setRun((x) => x && { ...x, status: r.cancelRun.run.status });
-      q.reload();
+      reload();
     } catch (e) {
-      setActionError(asApiError(e).message);
+      setError(asApiError(e).message);
     } finally {
       setCancelling(false);
     }
   };
 
-  const baselines = useMemo(() => {
-    // The newest finished Full and Random runs on the same samples (same `limit`) with the same model;
-    // a Random run of this run's budget before any other.
-    const same = (b: Baseline) =>
-      b.id !== id && b.params.limit === run?.params.limit && b.params.model === run?.params.model;
-    const all = base.data?.runs.edges.map((e) => e.node).filter(same) ?? [];
-    const full = all.find((b) => b.strategy === "full");
-    const random = all.find((b) => b.strategy === "random" && b.budget === run?.budget) ??
-      all.find((b) => b.strategy === "random");
-    return [full, random].filter((b): b is Baseline => !!b);
-  }, [base.data, id, run?.budget]);
-  const charts = useMemo(() => run && chartData(run, baselines), [run?.epochs, baselines]);
-
-  if (q.error && !run) return html`<p class="error">${q.error.message}</p>`;
+  if (loadError && !run) return html`<p class="error">${loadError.message}</p>`;
   if (!run || !charts) return html`<p class="muted">loading…</p>`;
   const total = run.params.epochs ?? 0;
   const progress = run.kind === "TRAINING" && total
@@ -167,21 +176,26 @@ export function RunPage({ id }: { id: string }) {
       mark("chart-update", { ms, sinceSetData: performance.now() - calledAt, epochs: run.epochs.length });
     });
   };
+  // Epochs 1 … total from the start, so a live chart fills in rather than rescaling with every point.
+  const xRange: [number, number] | undefined = total > 1 ? [1, total] : undefined;
+  const time = (d: string | null) => d ? new Date(d).toLocaleTimeString() : "—";
 
   return html`<section>
     <h1>${run.strategy} ${run.kind === "TRAINING" ? "training" : "selection"} run
       <span class=${`status ${run.status}`} data-testid="run-status">${run.status}</span></h1>
     <p>${run.model} on <a href=${`#/datasets/${run.dataset.id}`}>${run.dataset.name}</a>, ${
     run.strategy === "full" ? "all samples" : `budget ${run.budget}`
-  }, ${`${total} epochs`} · started ${run.startedAt ? new Date(run.startedAt).toLocaleTimeString() : "—"}
-      ${run.finishedAt ? ` · finished ${new Date(run.finishedAt).toLocaleTimeString()}` : ""}</p>
+  }, ${`${total} epochs · started ${time(run.startedAt)}`}${
+    run.finishedAt ? ` · finished ${time(run.finishedAt)}` : ""
+  }</p>
     ${run.error ? html`<p class="error">${run.error}</p>` : null}
-    ${actionError ? html`<p class="error">${actionError}</p>` : null}
+    ${error ? html`<p class="error">${error}</p>` : null}
     <div class="progress" title=${pct(progress, 0)}><div style=${`width:${
     (100 * progress).toFixed(1)
   }%`}></div></div>
-    <p class="muted" data-testid="epoch-count">${run.epochs.length} / ${total} epochs · ${pct(progress, 0)}
-      ${last ? ` · test accuracy ${pct(last.testAccuracy)}` : ""}</p>
+    <p class="muted" data-testid="epoch-count">${run.epochs.length} / ${total} epochs · ${pct(progress, 0)}${
+    last ? ` · test accuracy ${pct(last.testAccuracy)}` : ""
+  }</p>
     ${
     LIVE.includes(run.status)
       ? html`<button class="danger" onClick=${cancel} disabled=${cancelling} data-testid="cancel">${
@@ -194,9 +208,9 @@ export function RunPage({ id }: { id: string }) {
       ? html`
         <div class="charts">
           <${Chart} title="Test accuracy" xLabel="epoch" yLabel="accuracy (%)" series=${charts.accSeries}
-            data=${charts.acc} onDrawn=${onDrawn} testId="acc-chart" />
+            data=${charts.acc} onDrawn=${onDrawn} testId="acc-chart" integerX=${true} xRange=${xRange} />
           <${Chart} title="Loss" xLabel="epoch" yLabel="loss" series=${charts.lossSeries} data=${charts.loss}
-            testId="loss-chart" />
+            testId="loss-chart" integerX=${true} xRange=${xRange} />
         </div>
       `
       : null
@@ -204,57 +218,66 @@ export function RunPage({ id }: { id: string }) {
     <h2>Time</h2>
     <${TimeSplit} selection=${selS} training=${trainS} wall=${run.timings?.wallSeconds ?? null} />
     <h2>Subsets</h2>
-    ${
-    run.subsets.length
-      ? html`
-        <table class="list" data-testid="subsets">
-          <thead>
-            <tr>
-              <th>round</th>
-              <th class="num">first epoch</th>
-              <th class="num">size</th>
-              <th class="num">selection time</th>
-              <th></th>
-            </tr>
-          </thead>
-          <tbody>
-                ${run.subsets.map((s) =>
-                  html`
-                    <tr>
-                      <td>${s.round}</td>
-                      <td class="num">${s.epoch}</td>
-                      <td class="num">${s.size}</td>
-                      <td class="num">${secs(s.seconds)}</td>
-                      <td><a href=${`#/runs/${run.id}/subsets/${s.id}`}>browse</a></td>
-                    </tr>
-                  `
-                )}</tbody>
-        </table>
-      `
-      : html`<p class="muted">none ${run.strategy === "full" ? "(Full trains on everything)" : "yet"}</p>`
-  }
+    <${SubsetTable} run=${run} />
   </section>`;
+}
+
+function SubsetTable({ run }: { run: Run }) {
+  if (!run.subsets.length) {
+    return html`<p class="muted">none ${run.strategy === "full" ? "(Full trains on everything)" : "yet"}</p>`;
+  }
+  return html`
+    <table class="list" data-testid="subsets">
+      <thead>
+        <tr>
+          <th>round</th>
+          <th class="num">first epoch</th>
+          <th class="num">size</th>
+          <th class="num">selection time</th>
+          <th></th>
+        </tr>
+      </thead>
+      <tbody>${run.subsets.map((s) =>
+        html`
+          <tr>
+            <td>${s.round}</td>
+            <td class="num">${s.epoch}</td>
+            <td class="num">${s.size}</td>
+            <td class="num">${secs(s.seconds)}</td>
+            <td><a href=${`#/runs/${run.id}/subsets/${s.id}`}>browse</a></td>
+          </tr>
+        `
+      )}</tbody>
+    </table>
+  `;
 }
 
 function TimeSplit(
   { selection, training, wall }: { selection: number; training: number; wall: number | null },
 ) {
   const sum = selection + training || 1;
+  const width = (x: number) => `width:${(100 * x / sum).toFixed(1)}%`;
   return html`
     <div class="split" data-testid="time-split">
-      <div class="sel" style=${`width:${(100 * selection / sum).toFixed(1)}%`}></div>
-      <div class="train" style=${`width:${(100 * training / sum).toFixed(1)}%`}></div>
+      <div class="sel" style=${width(selection)}></div>
+      <div class="train" style=${width(training)}></div>
     </div>
-    <p class="muted"><span class="key sel"></span> selection ${secs(
-      selection,
-    )} · <span class="key train"></span>
-        training ${secs(training)}${wall != null ? ` · wall ${secs(wall)}` : ""}</p>
+    <p class="muted">
+          <span class="key sel"></span>${` selection ${
+            secs(selection)
+          } · `}<span class="key train"></span>${` training ${secs(training)}${
+            wall != null ? ` · wall ${secs(wall)}` : ""
+          }`}
+        </p>
   `;
 }
 
 /** Applies one event to the run (events replay the stored state first, so duplicates are skipped). */
 function apply(r: Run, e: Event): Run {
-  if (e.__typename === "StatusChanged") return { ...r, status: e.status, error: e.error };
+  if (e.__typename === "StatusChanged") {
+    const startedAt = r.startedAt ?? (e.status === "RUNNING" ? e.at : null);
+    return { ...r, status: e.status, error: e.error, startedAt };
+  }
   if (e.__typename === "EpochCompleted") {
     if (r.epochs.some((x) => x.epoch === e.epoch.epoch)) return r;
     return { ...r, epochs: [...r.epochs, e.epoch].sort((a, b) => a.epoch - b.epoch) };
