@@ -173,7 +173,12 @@ Deno.test("dashboard in Chromium: datasets, form, live run, cancel, subsets, com
     const fullId = await startRun(s, dsId, "full", { ...small, epochs: 3 });
     const randomId = await startRun(s, dsId, "random", { ...small, epochs: 3 });
     const longId = await startRun(s, dsId, "random", { ...small, epochs: 50, limit: 200, batchSize: 100 });
-    for (const id of [fullId, randomId, longId]) {
+    const sel = await s.gql<{ startSelection: { run: { id: string } } }>(
+      `mutation($i: StartSelectionInput!) { startSelection(input: $i) { run { id } } }`,
+      { i: { datasetId: dsId, strategy: "craig", budget: "60", options: { hidden: [32] } } },
+    );
+    const selectionId = sel.data!.startSelection.run.id;
+    for (const id of [fullId, randomId, longId, selectionId]) {
       assert.equal((await waitForRun(s, id, ["SUCCEEDED", "FAILED"], 120_000)).status, "SUCCEEDED");
     }
     const origin = s.url.replace(/\/graphql$/, "");
@@ -375,6 +380,15 @@ Deno.test("dashboard in Chromium: datasets, form, live run, cancel, subsets, com
       await page.screenshot({ path: `${ART}/09-subset.png`, fullPage: true });
     });
 
+    await t.step("a selection run's page: no charts, its one subset", async () => {
+      await page.goto(`${origin}/#/runs/${selectionId}`);
+      await page.getByTestId("subsets").waitFor();
+      assert.match(await page.locator("h1").textContent() ?? "", /craig selection run\s*SUCCEEDED/);
+      assert.equal(await page.getByTestId("acc-chart").count(), 0);
+      assert.match(await page.getByTestId("subsets").locator("tbody").textContent() ?? "", /^0\s*0\s*60/);
+      await page.screenshot({ path: `${ART}/10-selection-run.png`, fullPage: true });
+    });
+
     await t.step("compare: table and accuracy-vs-time plot", async () => {
       await page.goto(`${origin}/#/compare?runs=${[fullId, randomId, formRunId].join(",")}`);
       const rows = page.getByTestId("compare-table").locator("tbody tr.picked");
@@ -384,7 +398,7 @@ Deno.test("dashboard in Chromium: datasets, form, live run, cancel, subsets, com
       assert.match(table, /×/, "speed-up vs Full");
       assert.match(table, /%/);
       await page.getByTestId("compare-chart").locator("canvas").waitFor();
-      await page.screenshot({ path: `${ART}/10-compare.png`, fullPage: true });
+      await page.screenshot({ path: `${ART}/11-compare.png`, fullPage: true });
     });
 
     // The form's "abc" epochs is refused by GraphQL's variable coercion, which yoga answers with HTTP 400.

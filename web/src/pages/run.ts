@@ -178,6 +178,10 @@ export function RunPage({ id }: { id: string }) {
   };
   // Epochs 1 … total from the start, so a live chart fills in rather than rescaling with every point.
   const xRange: [number, number] | undefined = total > 1 ? [1, total] : undefined;
+  const training = run.kind === "TRAINING";
+  // A selection run trains only its warm-up epochs (features from a fresh model when there are none).
+  const warm = Number(run.params.warmEpochs ?? 0);
+  const schedule = training ? `${total} epochs` : `${warm} warm-up epoch${warm === 1 ? "" : "s"}`;
   const time = (d: string | null) => d ? new Date(d).toLocaleTimeString() : "—";
 
   return html`<section>
@@ -185,7 +189,7 @@ export function RunPage({ id }: { id: string }) {
       <span class=${`status ${run.status}`} data-testid="run-status">${run.status}</span></h1>
     <p>${run.model} on <a href=${`#/datasets/${run.dataset.id}`}>${run.dataset.name}</a>, ${
     run.strategy === "full" ? "all samples" : `budget ${run.budget}`
-  }, ${`${total} epochs · started ${time(run.startedAt)}`}${
+  }, ${`${schedule} · started ${time(run.startedAt)}`}${
     run.finishedAt ? ` · finished ${time(run.finishedAt)}` : ""
   }</p>
     ${run.error ? html`<p class="error">${run.error}</p>` : null}
@@ -193,9 +197,9 @@ export function RunPage({ id }: { id: string }) {
     <div class="progress" title=${pct(progress, 0)}><div style=${`width:${
     (100 * progress).toFixed(1)
   }%`}></div></div>
-    <p class="muted" data-testid="epoch-count">${run.epochs.length} / ${total} epochs · ${pct(progress, 0)}${
-    last ? ` · test accuracy ${pct(last.testAccuracy)}` : ""
-  }</p>
+    <p class="muted" data-testid="epoch-count">${
+    training ? `${run.epochs.length} / ${total} epochs · ` : ""
+  }${pct(progress, 0)}${last ? ` · test accuracy ${pct(last.testAccuracy)}` : ""}</p>
     ${
     LIVE.includes(run.status)
       ? html`<button class="danger" onClick=${cancel} disabled=${cancelling} data-testid="cancel">${
