@@ -104,7 +104,8 @@ async function serve(args: string[]): Promise<number> {
   }
   console.log(
     `gradsift serving GraphQL at ${server.url} (GraphiQL in a browser; data in ${dataDir}, ` +
-      `database ${server.dbHandle.driver}${values["no-worker"] ? ", no worker" : ""})`,
+      `database ${server.dbHandle.driver}${values["no-worker"] ? ", no worker" : ""}); ` +
+      `dashboard at ${server.url.replace(/graphql$/, "")}`,
   );
   log(`${await waitForSignal()}: shutting down`);
   await server.close();

@@ -1,9 +1,9 @@
 /**
  * The gradsift service: yoga on Deno.serve at /graphql (HTTP POST/GET, SSE, GraphiQL from local
- * assets), graphql-ws over WebSocket on the same path, /healthz; the database (PGlite or PostgreSQL)
- * migrated on open, pg-boss and (unless `worker: false`, an API-only process) the in-process worker
- * started. On PostgreSQL, run events cross processes by LISTEN/NOTIFY and imported datasets are stored
- * in the database for workers elsewhere (`gradsift worker`).
+ * assets), graphql-ws over WebSocket on the same path, /healthz, the web dashboard at / (dashboard.ts);
+ * the database (PGlite or PostgreSQL) migrated on open, pg-boss and (unless `worker: false`, an API-only
+ * process) the in-process worker started. On PostgreSQL, run events cross processes by LISTEN/NOTIFY and
+ * imported datasets are stored in the database for workers elsewhere (`gradsift worker`).
  *
  * WebSocket: `graphql-ws/use/deno` is broken on Deno 2.9.6 (the server socket's `protocol` is ""),
  * so this hands graphql-ws's `makeServer` the protocol itself, and passes the upgrade request to
@@ -28,6 +28,7 @@ import {
 import { RunService } from "../runs/service.ts";
 import { RunWorker, type WorkerOptions } from "../runs/worker.ts";
 import type { Ctx } from "./builder.ts";
+import { dashboardHandler } from "./dashboard.ts";
 import { DEFAULT_LIMITS, type Limits, limitsPlugin, maskError } from "./limits.ts";
 import { schema } from "./schema/mod.ts";
 
@@ -151,9 +152,12 @@ export async function startServer(opts: ServerOptions): Promise<GradsiftServer> 
   });
 
   const maxBytes = opts.maxRequestBytes ?? DEFAULT_MAX_REQUEST_BYTES;
+  const dashboard = await dashboardHandler();
   const handler = async (req: Request, info: Deno.ServeHandlerInfo): Promise<Response> => {
     const url = new URL(req.url);
     if (url.pathname === "/healthz") return await health(dbHandle, service);
+    const page = dashboard(req, url);
+    if (page) return page;
     if (req.headers.get("upgrade")?.toLowerCase() === "websocket") {
       if (url.pathname !== "/graphql") return new Response("not found", { status: 404 });
       const { socket, response } = Deno.upgradeWebSocket(req, {

@@ -4,6 +4,7 @@ import { builder } from "../builder.ts";
 import "./scalars.ts";
 import "./node.ts";
 import "./dataset.ts";
+import "./dataset_samples.ts";
 import "./epoch_metrics.ts";
 import "./subset.ts";
 import "./run.ts";
