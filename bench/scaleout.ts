@@ -35,6 +35,11 @@ async function exists(path: string): Promise<boolean> {
   return await Deno.stat(path).then(() => true, () => false);
 }
 
+/** A table row that only has a phase, a worker count and a note. */
+function noteRow(phase: string, workers: number, note: string): (string | number)[] {
+  return [phase, workers, "", "", "", "", "", "", note];
+}
+
 function quantile(xs: number[], q: number): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.floor(q * s.length))];
@@ -208,29 +213,15 @@ export async function main(args: readonly string[] = Deno.args): Promise<(string
       await new Promise((r) => setTimeout(r, 3000));
       const withWorkers = await rate();
       const connWorkers = await connections();
-      rows.push([
-        "idle load: API alone",
-        0,
-        "",
-        "",
-        "",
-        "",
-        "",
-        "",
-        `${alone.toFixed(1)} commits/s, ${connAlone} connections`,
-      ]);
-      rows.push([
+      rows.push(
+        noteRow("idle load: API alone", 0, `${alone.toFixed(1)} commits/s, ${connAlone} connections`),
+      );
+      rows.push(noteRow(
         "idle load: + 2 idle workers",
         2,
-        "",
-        "",
-        "",
-        "",
-        "",
-        "",
         `${withWorkers.toFixed(1)} commits/s (${((withWorkers - alone) / 2).toFixed(1)} per worker), ` +
-        `${connWorkers} connections (${(connWorkers - connAlone) / 2} per worker)`,
-      ]);
+          `${connWorkers} connections (${(connWorkers - connAlone) / 2} per worker)`,
+      ));
     });
   }
   if (only.includes("dataset") && await exists("/usr/share/datasets/fashion-mnist")) {

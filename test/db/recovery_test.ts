@@ -11,7 +11,7 @@ import assert from "node:assert/strict";
 import { datasets } from "../../src/db/schema.ts";
 import { openDb } from "../../src/db/client.ts";
 import { freshDb, importReady, PG_URL, testServer } from "../api/helpers.ts";
-import { client, pollRun, spawnGradsift, startTraining } from "../scaleout/procs.ts";
+import { client, pollRun, spawnGradsift, startTraining, waitEnded } from "../scaleout/procs.ts";
 import { RUN_QUEUE } from "../../src/runs/service.ts";
 
 const opts = { sanitizeOps: false, sanitizeResources: false };
@@ -87,12 +87,7 @@ Deno.test(
       const second = await spawnGradsift(["serve", "--port", "0", "--no-import"], dir, env);
       try {
         const gql2 = client(second.first);
-        const done = await pollRun(
-          gql2,
-          runId,
-          (s) => s.status === "SUCCEEDED" || s.status === "FAILED",
-          180_000,
-        );
+        const done = await waitEnded(gql2, runId, 180_000);
         assert.equal(done.status, "SUCCEEDED", done.error ?? "");
         assert.equal(done.attempts, 2);
         assertContiguous(done.epochs, 8);

@@ -142,6 +142,11 @@ export async function pollRun(
   return s;
 }
 
+/** Polls until the run has ended (SUCCEEDED, FAILED or CANCELLED); returns its state. */
+export async function waitEnded(gql: Gql, id: string, timeoutMs = 120_000): Promise<RunState> {
+  return await pollRun(gql, id, (s) => ["SUCCEEDED", "FAILED", "CANCELLED"].includes(s.status), timeoutMs);
+}
+
 /** Imports a built-in dataset through the API and waits for READY; returns its id. */
 export async function importDataset(gql: Gql, name: string): Promise<string> {
   const r = await gql<{ importDataset: { dataset: { id: string } } }>(

@@ -10,7 +10,15 @@
 import assert from "node:assert/strict";
 import { createClient } from "graphql-ws";
 import { freshDb, PG_URL } from "../api/helpers.ts";
-import { client, importDataset, pollRun, type Proc, spawnGradsift, startTraining } from "./procs.ts";
+import {
+  client,
+  importDataset,
+  pollRun,
+  type Proc,
+  spawnGradsift,
+  startTraining,
+  waitEnded,
+} from "./procs.ts";
 import { available, createNetns, type Netns } from "./netns.ts";
 
 const opts = { ignore: !PG_URL, sanitizeOps: false, sanitizeResources: false };
@@ -127,12 +135,7 @@ Deno.test(
           const survivor = workers.find((w) => w !== victim)!;
           alive = survivor;
           await victim.kill();
-          const done = await pollRun(
-            gql,
-            id,
-            (s) => s.status === "SUCCEEDED" || s.status === "FAILED",
-            120_000,
-          );
+          const done = await waitEnded(gql, id, 120_000);
           assert.equal(done.status, "SUCCEEDED", done.error ?? "");
           assert.equal(done.worker!.id, survivor.first);
           assert.equal(done.attempts, 2);
@@ -162,12 +165,7 @@ Deno.test(
             if (!id) await new Promise((r) => setTimeout(r, 500));
           }
           assert.ok(id, "the API took a run after the cut");
-          const done = await pollRun(
-            gql,
-            id,
-            (s) => s.status === "SUCCEEDED" || s.status === "FAILED",
-            120_000,
-          );
+          const done = await waitEnded(gql, id, 120_000);
           assert.equal(done.status, "SUCCEEDED", done.error ?? "");
         },
       );
