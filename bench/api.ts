@@ -457,7 +457,18 @@ async function subscribers(
 ): Promise<SubscriberResult> {
   const service = server.service;
   const run = await insertRun(service, s.datasetId);
-  if (!await service.claim(run.id)) throw new Error("could not set the run RUNNING");
+  // A worker of the bench's own holds the run (this server runs none).
+  const workerId = `bench-api-${crypto.randomUUID().slice(0, 8)}`;
+  await service.registerWorker({
+    id: workerId,
+    host: "bench",
+    pid: Deno.pid,
+    adapter: "none",
+    concurrency: 1,
+    limits: {},
+    version: "bench",
+  });
+  if (!await service.claim(run.id, workerId, 600)) throw new Error("could not set the run RUNNING");
   const ws = o.subscribers - o.sse;
   const child = spawnClient(
     { mode: "subscribe", url: server.url, runId: toGlobalId("Run", run.id), ws, sse: o.sse },

@@ -4,6 +4,7 @@ const BENCHES: Record<string, () => Promise<void>> = {
   training: async () => (await import("./training.ts")).main(),
   selection: async () => (await import("./selection.ts")).main(),
   api: async () => (await import("./api.ts")).main(),
+  scaleout: async () => void await (await import("./scaleout.ts")).main(),
 };
 
 // Options that take a value ("--json FILE"; "--json=FILE" works too): their values are not benchmark names.

@@ -13,13 +13,18 @@ import { acquireGpu } from "./gpu/device.ts";
 import { gpuInfoText } from "./gpu/info.ts";
 import { trainCommand } from "./commands/train.ts";
 import { selectCommand } from "./commands/select.ts";
+import { workerCommand } from "./commands/worker.ts";
+import { QUEUE_OPTIONS, queueSettingsFromArgs, waitForSignal } from "./commands/serve_options.ts";
 
 const USAGE = `gradsift — coreset selection on WebGPU
 
 usage: gradsift <command> [options]
 
 commands:
-  serve [--port N]   start the GraphQL service (default port 4000; --host, --cors a,b, --concurrency N)
+  serve [--port N]   start the GraphQL service (default port 4000; --host, --cors a,b, --concurrency N,
+                     --no-worker for an API-only process, --no-import to skip importing Fashion-MNIST,
+                     --heartbeat S, --retries N: see gradsift worker --help)
+  worker             a GPU worker for a shared PostgreSQL (DATABASE_URL; gradsift worker --help)
   gpu-info [--json]  print the WebGPU adapter, backend, features and limits
   train [options]    train a model, with or without selection (gradsift train --help)
   select [options]   select a subset from your own gradient matrix (gradsift select --help)
@@ -34,6 +39,7 @@ type Command = (args: string[]) => Promise<number>;
 const COMMANDS: Record<string, Command> = {
   "gpu-info": gpuInfo,
   serve,
+  worker: workerCommand,
   train: trainCommand,
   select: selectCommand,
   help: () => {
@@ -63,6 +69,9 @@ async function serve(args: string[]): Promise<number> {
       host: { type: "string", default: "127.0.0.1" },
       cors: { type: "string" },
       concurrency: { type: "string", default: "1" },
+      "no-worker": { type: "boolean", default: false },
+      "no-import": { type: "boolean", default: false },
+      ...QUEUE_OPTIONS,
     },
   });
   const port = Number(values.port);
@@ -74,27 +83,31 @@ async function serve(args: string[]): Promise<number> {
     throw new InvalidInputError(`--concurrency must be an integer ≥ 1, got "${values.concurrency}"`);
   }
   const dataDir = defaultDataDir();
+  if (values["no-worker"] && !Deno.env.get("DATABASE_URL")) {
+    throw new InvalidInputError(
+      "--no-worker needs DATABASE_URL: with the embedded database no other process can take the runs",
+    );
+  }
   const server = await startServer({
     port,
     hostname: values.host,
     dataDir,
     db: dbConfigFromEnv(dataDir),
     corsOrigins: values.cors?.split(",").map((s) => s.trim()).filter(Boolean),
-    worker: { concurrency },
+    worker: values["no-worker"] ? false : { concurrency },
+    queue: queueSettingsFromArgs(values),
   });
   const log = (m: string) => console.error(`gradsift: ${m}`);
-  if (!(await server.service.datasetByName("fashion-mnist"))) {
+  if (!values["no-import"] && !(await server.service.datasetByName("fashion-mnist"))) {
     const h = await importBuiltinDataset(server.service, server.store, "fashion-mnist", log);
     h.done.then((d) => d.status === "READY" && log("fashion-mnist imported"));
   }
   console.log(
     `gradsift serving GraphQL at ${server.url} (GraphiQL in a browser; data in ${dataDir}, ` +
-      `database ${server.dbHandle.driver})`,
+      `database ${server.dbHandle.driver}${values["no-worker"] ? ", no worker" : ""}); ` +
+      `dashboard at ${server.url.replace(/graphql$/, "")}`,
   );
-  const stopped = new Promise<string>((resolve) => {
-    for (const sig of ["SIGINT", "SIGTERM"] as const) Deno.addSignalListener(sig, () => resolve(sig));
-  });
-  log(`${await stopped}: shutting down`);
+  log(`${await waitForSignal()}: shutting down`);
   await server.close();
   return 0;
 }

@@ -1,7 +1,9 @@
 /**
  * The gradsift service: yoga on Deno.serve at /graphql (HTTP POST/GET, SSE, GraphiQL from local
- * assets), graphql-ws over WebSocket on the same path, /healthz; the database (PGlite or PostgreSQL)
- * migrated on open, runs recovered, pg-boss and the in-process worker started.
+ * assets), graphql-ws over WebSocket on the same path, /healthz, the web dashboard at / (dashboard.ts);
+ * the database (PGlite or PostgreSQL) migrated on open, pg-boss and (unless `worker: false`, an API-only
+ * process) the in-process worker started. On PostgreSQL, run events cross processes by LISTEN/NOTIFY and
+ * imported datasets are stored in the database for workers elsewhere (`gradsift worker`).
  *
  * WebSocket: `graphql-ws/use/deno` is broken on Deno 2.9.6 (the server socket's `protocol` is ""),
  * so this hands graphql-ws's `makeServer` the protocol itself, and passes the upgrade request to
@@ -16,11 +18,18 @@ import type { PgBoss } from "pg-boss";
 import { sql } from "drizzle-orm";
 import { DatasetStore } from "../data/store.ts";
 import { type DbConfig, type DbHandle, openDb } from "../db/client.ts";
-import { createRunPubSub } from "../runs/events.ts";
-import { bossQueue, startBoss } from "../runs/queue.ts";
+import { createRunPubSub, notifyBus } from "../runs/events.ts";
+import {
+  bossQueue,
+  DEFAULT_QUEUE_SETTINGS,
+  type QueueSettings,
+  startBoss,
+  watchDeadLetters,
+} from "../runs/queue.ts";
 import { RunService } from "../runs/service.ts";
 import { RunWorker, type WorkerOptions } from "../runs/worker.ts";
 import type { Ctx } from "./builder.ts";
+import { dashboardHandler } from "./dashboard.ts";
 import { createLoaders } from "./loaders.ts";
 import { DEFAULT_LIMITS, type Limits, limitsPlugin, maskError } from "./limits.ts";
 import { schema } from "./schema/mod.ts";
@@ -37,8 +46,10 @@ export interface ServerOptions {
   /** Largest request body in bytes [1 MiB]. */
   maxRequestBytes?: number;
   limits?: Limits;
-  /** Start the in-process worker [true]. */
+  /** Start the in-process worker [true]; false for an API-only process (`serve --no-worker`). */
   worker?: boolean | WorkerOptions;
+  /** Heartbeat and retry settings of the run queue. */
+  queue?: QueueSettings;
   log?: (msg: string) => void;
 }
 
@@ -48,9 +59,16 @@ export interface GradsiftServer {
   service: RunService;
   store: DatasetStore;
   dbHandle: DbHandle;
-  /** Runs marked FAILED ("interrupted") at start-up. */
+  /** Imports found IMPORTING at the start of an embedded service, marked FAILED ("interrupted"). */
   recovered: number;
-  /** Graceful shutdown: ends subscriptions, stops the worker (runs in flight become FAILED "interrupted"), closes the database. */
+  /** The in-process worker, if any. */
+  worker: RunWorker | null;
+  /** The run queue's pg-boss. */
+  boss: PgBoss;
+  /**
+   * Graceful shutdown: ends subscriptions, stops the worker (runs in flight go back to the queue and
+   * resume from their checkpoints when a worker takes them again), closes the database.
+   */
   close(): Promise<void>;
 }
 
@@ -63,17 +81,27 @@ export async function startServer(opts: ServerOptions): Promise<GradsiftServer> 
   const log = opts.log ?? ((m: string) => console.error(`gradsift: ${m}`));
   const dbHandle = await openDb(opts.db);
   const store = new DatasetStore(opts.dataDir);
-  const service = new RunService(dbHandle.db, createRunPubSub());
-  const recovered = await service.recoverInterrupted();
-  if (recovered) log(`${recovered} run(s) found RUNNING were interrupted: marked FAILED`);
+  const pubsub = createRunPubSub();
+  const service = new RunService(dbHandle.db, pubsub);
+  // Only an embedded database is ours alone: on PostgreSQL another API process may be importing.
+  const recovered = dbHandle.pglite ? await service.recoverImports() : 0;
+  if (recovered) log(`${recovered} import(s) found IMPORTING were interrupted: marked FAILED`);
   let boss: PgBoss | null = null;
   let worker: RunWorker | null = null;
   const shutdown = new AbortController();
+  const settings = opts.queue ?? DEFAULT_QUEUE_SETTINGS;
+  service.workerStaleSeconds = settings.heartbeatSeconds;
   try {
-    boss = await startBoss(dbHandle);
+    if (dbHandle.notifications) {
+      service.bus = await notifyBus(dbHandle, pubsub, log);
+      service.distributeDatasets = true;
+    }
+    boss = await startBoss(dbHandle, settings);
     service.queue = bossQueue(boss);
+    await watchDeadLetters(boss, service, settings);
     if (opts.worker !== false) {
-      worker = new RunWorker(service, store, boss, typeof opts.worker === "object" ? opts.worker : {});
+      const wo = typeof opts.worker === "object" ? opts.worker : {};
+      worker = new RunWorker(service, store, boss, { queue: settings, log, ...wo });
       await worker.start();
     }
   } catch (e) {
@@ -134,9 +162,12 @@ export async function startServer(opts: ServerOptions): Promise<GradsiftServer> 
   });
 
   const maxBytes = opts.maxRequestBytes ?? DEFAULT_MAX_REQUEST_BYTES;
+  const dashboard = await dashboardHandler();
   const handler = async (req: Request, info: Deno.ServeHandlerInfo): Promise<Response> => {
     const url = new URL(req.url);
     if (url.pathname === "/healthz") return await health(dbHandle, service);
+    const page = dashboard(req, url);
+    if (page) return page;
     if (req.headers.get("upgrade")?.toLowerCase() === "websocket") {
       if (url.pathname !== "/graphql") return new Response("not found", { status: 404 });
       const { socket, response } = Deno.upgradeWebSocket(req, {
@@ -191,9 +222,12 @@ export async function startServer(opts: ServerOptions): Promise<GradsiftServer> 
     store,
     dbHandle,
     recovered,
+    worker,
+    boss: boss!,
     close: () =>
       closing ??= (async () => {
         await worker?.stop();
+        await service.bus.close();
         shutdown.abort();
         for (const s of sockets) s.close(1000, "server shutting down");
         await server.shutdown();

@@ -157,6 +157,54 @@ export class DatasetStore {
     }
   }
 
+  /**
+   * Writes a dataset received as its raw files (meta.json and the data files it lists, e.g. from the
+   * database on a remote worker), atomically. Every data file must match its size and SHA-256 in
+   * meta.json, and meta.json's checksum the listing: a mismatch is a `ChecksumMismatchError` and
+   * nothing is written.
+   */
+  async putFiles(
+    name: string,
+    files: Map<string, Uint8Array>,
+    options: PutOptions = {},
+  ): Promise<DatasetMeta> {
+    const metaBytes = files.get("meta.json");
+    if (!metaBytes) throw new MalformedFileError(`${name}/meta.json`, "missing from the received files");
+    const meta = parseMeta(new TextDecoder().decode(metaBytes), `${name}/meta.json (received)`);
+    for (const [file, info] of Object.entries(meta.files)) {
+      const bytes = files.get(file);
+      if (!bytes) throw new MalformedFileError(`${name}/${file}`, "missing from the received files");
+      const sha = await sha256Hex(bytes);
+      if (bytes.byteLength !== info.bytes || sha !== info.sha256) {
+        throw new ChecksumMismatchError(
+          `${name}/${file}`,
+          `received ${bytes.byteLength} bytes with SHA-256 ${sha}; meta.json says ${info.bytes} bytes, ${info.sha256}`,
+        );
+      }
+    }
+    const listing = await combinedChecksum(meta.files);
+    if (listing !== meta.checksum) {
+      throw new ChecksumMismatchError(
+        `${name}/meta.json`,
+        `checksum ${meta.checksum} does not match its files (${listing})`,
+      );
+    }
+    const target = this.dir(name);
+    if (!options.overwrite && await this.has(name)) throw new DatasetExistsError(name, this.root);
+    await Deno.mkdir(this.datasetsDir, { recursive: true });
+    const tmp = `${this.datasetsDir}/.tmp-${name}-${crypto.randomUUID().slice(0, 8)}`;
+    await Deno.mkdir(tmp);
+    try {
+      for (const file of [...Object.keys(meta.files), "meta.json"]) {
+        await writeSynced(`${tmp}/${file}`, [files.get(file)!]);
+      }
+      await this.#moveIntoPlace(name, tmp, target, options.overwrite ?? false);
+      return meta;
+    } finally {
+      await Deno.remove(tmp, { recursive: true }).catch(() => {});
+    }
+  }
+
   /** Renames the finished temp directory to `target`, moving an existing dataset aside if allowed. */
   async #moveIntoPlace(name: string, tmp: string, target: string, overwrite: boolean): Promise<void> {
     let trash: string | null = null;

@@ -12,6 +12,8 @@ export type Db = PgDatabase<PgQueryResultHKT, typeof schema>;
 /** Where the database is: a PostgreSQL URL, a PGlite directory, or neither (in-memory PGlite). */
 export interface DbConfig {
   url?: string;
+  /** PostgreSQL connections at most [10]. */
+  poolSize?: number;
   pgliteDir?: string;
   /** Called with every statement drizzle sends (tests count them; pg-boss's own are not included). */
   onQuery?: (sql: string, params: unknown[]) => void;
@@ -26,6 +28,14 @@ export interface DbHandle {
   pglite: PGlite | null;
   /** The connection string (pg-boss opens its own pool on PostgreSQL); null on PGlite. */
   url: string | null;
+  /**
+   * PostgreSQL LISTEN/NOTIFY (null on PGlite, which serves one process). `listen` keeps its own
+   * connection and re-listens after a reconnect; it returns the function that stops listening.
+   */
+  notifications: {
+    listen(channel: string, onMessage: (payload: string) => void): Promise<() => Promise<void>>;
+    notify(channel: string, payload: string): Promise<void>;
+  } | null;
   close(): Promise<void>;
 }
 
@@ -37,7 +47,7 @@ export async function openDb(config: DbConfig = {}): Promise<DbHandle> {
     const { default: postgres } = await import("postgres");
     const { drizzle } = await import("drizzle-orm/postgres-js");
     const { migrate } = await import("drizzle-orm/postgres-js/migrator");
-    const sql = postgres(config.url, { max: 10, onnotice: () => {} });
+    const sql = postgres(config.url, { max: config.poolSize ?? 10, onnotice: () => {} });
     const db = drizzle(sql, { schema, casing: "snake_case", logger: queryLogger(config) });
     try {
       await migrate(db, { migrationsFolder });
@@ -50,7 +60,16 @@ export async function openDb(config: DbConfig = {}): Promise<DbHandle> {
       driver: "postgres",
       pglite: null,
       url: config.url,
-      close: () => sql.end(),
+      notifications: {
+        listen: async (channel, onMessage) => {
+          const { unlisten } = await sql.listen(channel, onMessage);
+          return unlisten;
+        },
+        notify: async (channel, payload) => {
+          await sql.notify(channel, payload);
+        },
+      },
+      close: () => sql.end({ timeout: 5 }),
     };
   }
   const { PGlite } = await import("@electric-sql/pglite");
@@ -71,6 +90,7 @@ export async function openDb(config: DbConfig = {}): Promise<DbHandle> {
     driver: "pglite",
     pglite: client,
     url: null,
+    notifications: null,
     close: async () => {
       if (!client.closed) await client.close();
     },

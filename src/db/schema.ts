@@ -8,6 +8,8 @@
  * (subset_id, weight desc, index), by label and weight on (subset_id, label, weight desc, index).
  */
 import {
+  bigint,
+  customType,
   doublePrecision,
   index,
   integer,
@@ -55,6 +57,41 @@ export interface RunTimings {
   wallSeconds: number;
 }
 
+/** bytea as Uint8Array on both drivers. */
+const bytea = customType<{ data: Uint8Array; driverData: Uint8Array }>({ dataType: () => "bytea" });
+
+/**
+ * A dataset's files (meta.json and the data files of the store), chunked, so that a worker on another
+ * machine can fetch the dataset from the database and cache it by checksum. Written on PostgreSQL only
+ * (an embedded PGlite database has no remote workers).
+ */
+export const datasetChunks = pgTable("dataset_chunks", {
+  datasetId: integer().notNull().references(() => datasets.id, { onDelete: "cascade" }),
+  file: text().notNull(),
+  chunk: integer().notNull(),
+  /** SHA-256 (hex) of `data`. */
+  sha256: text().notNull(),
+  data: bytea().notNull(),
+}, (t) => [primaryKey({ columns: [t.datasetId, t.file, t.chunk] })]);
+
+/** A worker process: registered at start, heartbeating while alive. */
+export const workers = pgTable("workers", {
+  id: text().primaryKey(),
+  host: text().notNull(),
+  pid: integer().notNull(),
+  /** The WebGPU adapter, as `gradsift gpu-info` names it. */
+  adapter: text().notNull(),
+  /** Runs at once. */
+  concurrency: integer().notNull(),
+  /** A few adapter limits (e.g. maxBufferSize). */
+  limits: jsonb().$type<Record<string, number>>().notNull().default({}),
+  version: text().notNull(),
+  startedAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
+  heartbeatAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
+  /** Set by a graceful shutdown. */
+  stoppedAt: timestamp({ withTimezone: true }),
+});
+
 export const runs = pgTable("runs", {
   id: integer().primaryKey().generatedAlwaysAsIdentity(),
   kind: runKind().notNull(),
@@ -69,6 +106,10 @@ export const runs = pgTable("runs", {
   progress: doublePrecision().notNull().default(0),
   error: text(),
   timings: jsonb().$type<RunTimings>(),
+  /** The worker running it (or that ran it last). */
+  workerId: text().references(() => workers.id, { onDelete: "set null" }),
+  /** How many times a worker has started it; a retry after a lost worker resumes from the checkpoint. */
+  attempts: integer().notNull().default(0),
   createdAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
   startedAt: timestamp({ withTimezone: true }),
   finishedAt: timestamp({ withTimezone: true }),
@@ -76,6 +117,22 @@ export const runs = pgTable("runs", {
   index("runs_status_idx").on(t.status, t.id),
   index("runs_dataset_idx").on(t.datasetId, t.id),
 ]);
+
+/** The latest checkpoint of a training run (model, optimiser, position), written after every epoch. */
+export const runCheckpoints = pgTable("run_checkpoints", {
+  runId: integer().primaryKey().references(() => runs.id, { onDelete: "cascade" }),
+  /** Epochs completed. */
+  epoch: integer().notNull(),
+  data: bytea().notNull(),
+  updatedAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
+});
+
+/** Event payloads over NOTIFY's 8,000-byte limit go by reference to a row here. */
+export const eventPayloads = pgTable("event_payloads", {
+  id: bigint({ mode: "number" }).primaryKey().generatedAlwaysAsIdentity(),
+  payload: text().notNull(),
+  createdAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
+});
 
 export const epochMetrics = pgTable("epoch_metrics", {
   runId: integer().notNull().references(() => runs.id, { onDelete: "cascade" }),
@@ -121,3 +178,4 @@ export type RunRow = typeof runs.$inferSelect;
 export type EpochRow = typeof epochMetrics.$inferSelect;
 export type SubsetRow = typeof subsets.$inferSelect;
 export type MemberRow = typeof subsetMembers.$inferSelect;
+export type WorkerRow = typeof workers.$inferSelect;

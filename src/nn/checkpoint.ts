@@ -25,8 +25,8 @@ interface Header {
   tensors: { name: string; shape: number[] }[];
 }
 
-/** Saves `model` and `position` to `path` atomically. */
-export async function saveCheckpoint(path: string, model: Model, position: TrainingPosition): Promise<void> {
+/** Encodes `model` and `position` as checkpoint bytes (the layout above). */
+export async function encodeCheckpoint(model: Model, position: TrainingPosition): Promise<Uint8Array> {
   const state = await model.state();
   const header: Header = {
     spec: model.spec,
@@ -34,22 +34,30 @@ export async function saveCheckpoint(path: string, model: Model, position: Train
     tensors: state.map(({ name, shape }) => ({ name, shape })),
   };
   const json = new TextEncoder().encode(JSON.stringify(header));
-  const parts: Uint8Array[] = [
-    new TextEncoder().encode(MAGIC),
-    new Uint8Array(new Uint32Array([json.length]).buffer),
-    json,
-  ];
+  let total = 12 + json.length;
+  for (const s of state) total += s.value.byteLength + s.velocity.byteLength;
+  const out = new Uint8Array(total);
+  out.set(new TextEncoder().encode(MAGIC), 0);
+  new DataView(out.buffer).setUint32(8, json.length, true);
+  out.set(json, 12);
+  let off = 12 + json.length;
   for (const s of state) {
-    parts.push(new Uint8Array(s.value.buffer, s.value.byteOffset, s.value.byteLength));
-    parts.push(new Uint8Array(s.velocity.buffer, s.velocity.byteOffset, s.velocity.byteLength));
+    for (const t of [s.value, s.velocity]) {
+      out.set(new Uint8Array(t.buffer, t.byteOffset, t.byteLength), off);
+      off += t.byteLength;
+    }
   }
+  return out;
+}
+
+/** Saves `model` and `position` to `path` atomically. */
+export async function saveCheckpoint(path: string, model: Model, position: TrainingPosition): Promise<void> {
+  const bytes = await encodeCheckpoint(model, position);
   const tmp = `${path}.tmp-${crypto.randomUUID()}`;
   const file = await Deno.open(tmp, { write: true, create: true, truncate: true });
   try {
-    for (const p of parts) {
-      let off = 0;
-      while (off < p.length) off += await file.write(p.subarray(off));
-    }
+    let off = 0;
+    while (off < bytes.length) off += await file.write(bytes.subarray(off));
     await file.sync();
   } finally {
     file.close();
@@ -66,7 +74,12 @@ export interface Checkpoint {
 
 /** Reads a checkpoint; a malformed file is an `InvalidInputError` naming it. */
 export async function readCheckpoint(path: string): Promise<Checkpoint> {
-  const bytes = await Deno.readFile(path);
+  return decodeCheckpoint(await Deno.readFile(path), path);
+}
+
+/** Decodes checkpoint bytes; malformed bytes are an `InvalidInputError` naming `source`. */
+export function decodeCheckpoint(bytes: Uint8Array, source: string): Checkpoint {
+  const path = source;
   const bad = (why: string) => new InvalidInputError(`checkpoint ${path}: ${why}`);
   if (new TextDecoder().decode(bytes.subarray(0, 8)) !== MAGIC) {
     throw bad("not a gradsift checkpoint (bad magic)");

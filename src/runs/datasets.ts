@@ -9,6 +9,7 @@ import type { DatasetStore } from "../data/store.ts";
 import { type DatasetRow, datasets } from "../db/schema.ts";
 import { InvalidInputError } from "../errors.ts";
 import { ConflictError, type RunService } from "./service.ts";
+import { uploadDataset } from "./dataset_sync.ts";
 
 export interface ImportHandle {
   dataset: DatasetRow;
@@ -47,6 +48,7 @@ export async function importBuiltinDataset(
     try {
       await ensureBuiltin(store, name, log);
       const meta = await store.meta(name);
+      if (service.distributeDatasets) await uploadDataset(db, row.id, store, name);
       const [ready] = await db.update(datasets).set({
         status: "READY",
         source: meta.source,

@@ -6,7 +6,7 @@
  * Every transition is a conditional UPDATE (`… WHERE status = <expected>`), so a late write from a
  * worker cannot resurrect a run that was cancelled or recovered meanwhile.
  */
-import { and, asc, desc, eq, gt, inArray, lt, type SQL, sql } from "drizzle-orm";
+import { and, asc, desc, eq, gt, inArray, isNull, lt, or, type SQL, sql } from "drizzle-orm";
 import type { Db } from "../db/client.ts";
 import {
   type DatasetRow,
@@ -14,6 +14,7 @@ import {
   epochMetrics,
   type EpochRow,
   type MemberRow,
+  runCheckpoints,
   type RunKind,
   type RunRow,
   runs,
@@ -22,9 +23,11 @@ import {
   subsetMembers,
   type SubsetRow,
   subsets,
+  type WorkerRow,
+  workers,
 } from "../db/schema.ts";
 import { GradsiftError } from "../errors.ts";
-import { isTerminal, type RunEvent, type RunPubSub } from "./events.ts";
+import { type EventBus, isTerminal, localBus, type RunEvent, type RunPubSub } from "./events.ts";
 import { type RunRequest, validateRequest } from "./params.ts";
 import type { RunEpoch, RunSubset } from "./training.ts";
 import { memberPage } from "./member_pages.ts";
@@ -47,6 +50,26 @@ export interface RunFilter {
 export type MemberOrder = "INDEX" | "WEIGHT_DESC";
 /** Keyset position after which a member page starts. */
 export type MemberKey = { index: number; weight?: number };
+
+/**
+ * Who holds a running run: the worker's id and the attempt it claimed. Every write a worker makes for a
+ * run is conditional on it (a fencing token), so a worker that lost its claim — its heartbeat went
+ * stale and another worker resumed the run — can no longer change the run.
+ */
+export interface Lease {
+  workerId: string;
+  attempt: number;
+}
+
+/** The run was taken over by another worker (or finished elsewhere): stop working on it. */
+export class LeaseLostError extends GradsiftError {
+  constructor(runId: number) {
+    super("CONFLICT", `run ${runId} is no longer held by this worker`);
+  }
+}
+
+/** A worker as listed by the `workers` query. */
+export type WorkerState = "ALIVE" | "LOST" | "STOPPED";
 
 /** What the service needs from the queue: `send` a run id. */
 export interface RunQueue {
@@ -80,13 +103,21 @@ export class RunService {
   /** Runs executing in this process (registered by the worker). */
   readonly local = new Map<number, LocalRun>();
 
+  /** Where events go: in-process, or to every process through LISTEN/NOTIFY (see ./events.ts). */
+  bus: EventBus;
+  /** Store imported datasets in the database for workers on other machines (PostgreSQL). */
+  distributeDatasets = false;
+  /** A worker without a heartbeat for this long is LOST (the queue's heartbeat window). */
+  workerStaleSeconds = 10;
+
   constructor(db: Db, pubsub: RunPubSub) {
     this.db = db;
     this.pubsub = pubsub;
+    this.bus = localBus(pubsub);
   }
 
   publish(event: RunEvent): void {
-    this.pubsub.publish("runEvent", event.runId, event);
+    this.bus.publish(event);
   }
 
   // ---- runs: writes -------------------------------------------------------------------------
@@ -118,14 +149,85 @@ export class RunService {
     return run;
   }
 
-  /** QUEUED → RUNNING; returns null when the run is no longer queued (cancelled, deleted). */
-  async claim(id: number): Promise<RunRow | null> {
-    const [row] = await this.db.update(runs).set({ status: "RUNNING", startedAt: new Date() })
-      .where(and(eq(runs.id, id), eq(runs.status, "QUEUED"))).returning();
+  /**
+   * Claims a run for `workerId`: QUEUED → RUNNING, or takes over a RUNNING run whose worker stopped
+   * heart-beating more than `staleSeconds` ago (a crashed worker: pg-boss hands its job out again).
+   * Returns the run with its new lease, or null when there is nothing to claim (cancelled, finished,
+   * or held by a live worker).
+   */
+  async claim(id: number, workerId: string, staleSeconds: number): Promise<RunRow | null> {
+    const live = sql`select ${workers.id} from ${workers}
+      where ${workers.heartbeatAt} > now() - make_interval(secs => ${staleSeconds}) and ${workers.stoppedAt} is null`;
+    const [row] = await this.db.update(runs).set({
+      status: "RUNNING",
+      startedAt: sql`coalesce(${runs.startedAt}, now())`,
+      workerId,
+      attempts: sql`${runs.attempts} + 1`,
+    }).where(and(
+      eq(runs.id, id),
+      or(
+        eq(runs.status, "QUEUED"),
+        and(eq(runs.status, "RUNNING"), or(isNull(runs.workerId), sql`${runs.workerId} not in (${live})`)),
+      ),
+    )).returning();
     if (row) {
       this.publish({ type: "StatusChanged", runId: id, status: "RUNNING", error: null, at: new Date() });
     }
     return row ?? null;
+  }
+
+  /** The condition a leased write adds: the run is RUNNING under this lease. */
+  #held(id: number, lease: Lease | undefined): SQL {
+    return lease
+      ? and(
+        eq(runs.id, id),
+        eq(runs.status, "RUNNING"),
+        eq(runs.workerId, lease.workerId),
+        eq(runs.attempts, lease.attempt),
+      )!
+      : and(eq(runs.id, id), eq(runs.status, "RUNNING"))!;
+  }
+
+  /** Throws `LeaseLostError` unless the run is RUNNING under `lease` (locks the row in a transaction). */
+  async #hold(tx: Pick<Db, "select">, id: number, lease: Lease | undefined): Promise<void> {
+    if (!lease) return;
+    const rows = await tx.select({ id: runs.id }).from(runs).where(this.#held(id, lease)).for("update");
+    if (!rows.length) throw new LeaseLostError(id);
+  }
+
+  /**
+   * Hands a running run back to the queue (a worker shutting down): RUNNING → QUEUED under `lease`; the
+   * caller queues it again, and the next worker resumes it from its checkpoint.
+   */
+  async handBack(id: number, lease: Lease): Promise<boolean> {
+    const rows = await this.db.update(runs).set({ status: "QUEUED" }).where(this.#held(id, lease))
+      .returning({ id: runs.id });
+    if (rows.length) {
+      this.publish({ type: "StatusChanged", runId: id, status: "QUEUED", error: null, at: new Date() });
+    }
+    return rows.length > 0;
+  }
+
+  /** Stores a run's latest checkpoint (under `lease`). */
+  async saveCheckpoint(id: number, epoch: number, data: Uint8Array, lease?: Lease): Promise<void> {
+    await this.db.transaction(async (tx) => {
+      await this.#hold(tx, id, lease);
+      await tx.insert(runCheckpoints).values({ runId: id, epoch, data })
+        .onConflictDoUpdate({ target: runCheckpoints.runId, set: { epoch, data, updatedAt: new Date() } });
+    });
+  }
+
+  /**
+   * Prepares a claimed run for (re)starting: returns its checkpoint, if any, after deleting the epochs
+   * and subsets recorded after it (they are produced again).
+   */
+  async resumePoint(id: number): Promise<{ epoch: number; data: Uint8Array } | null> {
+    const [ck] = await this.db.select({ epoch: runCheckpoints.epoch, data: runCheckpoints.data })
+      .from(runCheckpoints).where(eq(runCheckpoints.runId, id));
+    const after = ck?.epoch ?? 0;
+    await this.db.delete(epochMetrics).where(and(eq(epochMetrics.runId, id), gt(epochMetrics.epoch, after)));
+    await this.db.delete(subsets).where(and(eq(subsets.runId, id), gt(subsets.epoch, after)));
+    return ck ? { epoch: ck.epoch, data: new Uint8Array(ck.data) } : null;
   }
 
   /** Moves a run in one of `from` to a terminal status; returns false when it was in none of them. */
@@ -135,13 +237,15 @@ export class RunService {
     status: RunStatus,
     error: string | null,
     timings?: RunTimings,
+    lease?: Lease,
   ): Promise<boolean> {
     const at = new Date();
     const set: Partial<RunRow> = { status, error, finishedAt: at };
     if (status === "SUCCEEDED") set.progress = 1;
     if (timings) set.timings = timings;
-    const rows = await this.db.update(runs).set(set)
-      .where(and(eq(runs.id, id), inArray(runs.status, from))).returning({ id: runs.id });
+    const where = lease ? this.#held(id, lease) : and(eq(runs.id, id), inArray(runs.status, from));
+    const rows = await this.db.update(runs).set(set).where(where).returning({ id: runs.id });
+    if (rows.length) await this.db.delete(runCheckpoints).where(eq(runCheckpoints.runId, id));
     if (rows.length) this.publish({ type: "StatusChanged", runId: id, status, error, at });
     return rows.length > 0;
   }
@@ -181,37 +285,42 @@ export class RunService {
     await this.db.delete(runs).where(eq(runs.id, id));
   }
 
-  /** Runs found RUNNING at start-up were interrupted by a crash or restart: mark them FAILED. */
-  async recoverInterrupted(): Promise<number> {
-    const rows = await this.db.update(runs)
-      .set({ status: "FAILED", error: "interrupted", finishedAt: new Date() })
-      .where(eq(runs.status, "RUNNING")).returning({ id: runs.id });
-    await this.db.update(datasets).set({ status: "FAILED", error: "interrupted" })
-      .where(eq(datasets.status, "IMPORTING"));
+  /**
+   * At the start of an embedded (single-process) service: imports left IMPORTING by the previous process
+   * are FAILED ("interrupted"). Runs left RUNNING need nothing here: their pg-boss jobs stop
+   * heart-beating, pg-boss hands them out again, and a worker resumes them from their checkpoints.
+   */
+  async recoverImports(): Promise<number> {
+    const rows = await this.db.update(datasets).set({ status: "FAILED", error: "interrupted" })
+      .where(eq(datasets.status, "IMPORTING")).returning({ id: datasets.id });
     return rows.length;
   }
 
   /** Stores an epoch (and the run's progress) and publishes it. */
-  async recordEpoch(id: number, e: RunEpoch, epochs: number): Promise<void> {
-    const [row] = await this.db.insert(epochMetrics).values({
-      runId: id,
-      epoch: e.epoch,
-      trainLoss: e.trainLoss,
-      testLoss: Number.isFinite(e.testLoss) ? e.testLoss : null,
-      testAccuracy: Number.isFinite(e.testAccuracy) ? e.testAccuracy : null,
-      seconds: e.seconds,
-      selectionSeconds: e.selectionSeconds,
-      trainSeconds: e.trainSeconds,
-      subsetSize: e.subsetSize,
-    }).returning();
-    await this.db.update(runs).set({ progress: Math.min(1, e.epoch / epochs) })
-      .where(and(eq(runs.id, id), eq(runs.status, "RUNNING")));
+  async recordEpoch(id: number, e: RunEpoch, epochs: number, lease?: Lease): Promise<void> {
+    const row = await this.db.transaction(async (tx) => {
+      await this.#hold(tx, id, lease);
+      const [row] = await tx.insert(epochMetrics).values({
+        runId: id,
+        epoch: e.epoch,
+        trainLoss: e.trainLoss,
+        testLoss: Number.isFinite(e.testLoss) ? e.testLoss : null,
+        testAccuracy: Number.isFinite(e.testAccuracy) ? e.testAccuracy : null,
+        seconds: e.seconds,
+        selectionSeconds: e.selectionSeconds,
+        trainSeconds: e.trainSeconds,
+        subsetSize: e.subsetSize,
+      }).returning();
+      await tx.update(runs).set({ progress: Math.min(1, e.epoch / epochs) }).where(this.#held(id, lease));
+      return row;
+    });
     this.publish({ type: "EpochCompleted", runId: id, epoch: row });
   }
 
   /** Stores a subset with its members (labels from the training split) and publishes it. */
-  async recordSubset(id: number, s: RunSubset, labels: Uint32Array): Promise<SubsetRow> {
+  async recordSubset(id: number, s: RunSubset, labels: Uint32Array, lease?: Lease): Promise<SubsetRow> {
     const row = await this.db.transaction(async (tx) => {
+      await this.#hold(tx, id, lease);
       const [sub] = await tx.insert(subsets).values({
         runId: id,
         round: s.round,
@@ -297,6 +406,40 @@ export class RunService {
     opts: { first: number; after: MemberKey | null; label: number | null; orderBy: MemberOrder },
   ): Promise<Page<MemberRow>> {
     return await memberPage(this.db, subsetId, opts);
+  }
+
+  // ---- workers -----------------------------------------------------------------------------------
+
+  async registerWorker(w: Omit<WorkerRow, "startedAt" | "heartbeatAt" | "stoppedAt">): Promise<void> {
+    await this.db.insert(workers).values(w);
+  }
+
+  async heartbeat(workerId: string): Promise<void> {
+    await this.db.update(workers).set({ heartbeatAt: sql`now()` }).where(eq(workers.id, workerId));
+  }
+
+  async workerStopped(workerId: string): Promise<void> {
+    await this.db.update(workers).set({ stoppedAt: sql`now()` }).where(eq(workers.id, workerId));
+  }
+
+  /** Workers, newest first, each with its state (LOST: no heartbeat for `staleSeconds`) and running runs. */
+  async listWorkers(staleSeconds: number): Promise<(WorkerRow & { state: WorkerState; runIds: number[] })[]> {
+    const rows = await this.db.select({
+      w: workers,
+      stale: sql<boolean>`${workers.heartbeatAt} <= now() - make_interval(secs => ${staleSeconds})`,
+    }).from(workers).orderBy(desc(workers.startedAt));
+    const running = await this.db.select({ id: runs.id, workerId: runs.workerId }).from(runs)
+      .where(eq(runs.status, "RUNNING"));
+    return rows.map(({ w, stale }) => ({
+      ...w,
+      state: w.stoppedAt ? "STOPPED" : stale ? "LOST" : "ALIVE",
+      runIds: running.filter((r) => r.workerId === w.id).map((r) => r.id),
+    }));
+  }
+
+  async worker(id: string): Promise<WorkerRow | null> {
+    const [row] = await this.db.select().from(workers).where(eq(workers.id, id));
+    return row ?? null;
   }
 
   // ---- datasets ------------------------------------------------------------------------------

@@ -17,7 +17,7 @@ import { InvalidInputError, throwIfAborted } from "../errors.ts";
 import { buildModel, type ModelSpec } from "../nn/model.ts";
 import { type BatchProgress, type EpochMetrics, type Split, type TrainConfig, Trainer } from "../nn/train.ts";
 import { extract } from "../nn/extract.ts";
-import { saveCheckpoint } from "../nn/checkpoint.ts";
+import { type Checkpoint, encodeCheckpoint, saveCheckpoint } from "../nn/checkpoint.ts";
 import { resolveBudget } from "../selection/budget.ts";
 import { createStrategy, type StrategyName, type StrategyOptions } from "../selection/mod.ts";
 import { NFG_FINAL_TRAIN_CONFIG, nfgSelect } from "../selection/nfg.ts";
@@ -72,6 +72,13 @@ export interface TrainingRunOptions {
   onProgress?: (phase: string, done: number, total: number, note?: string) => void;
   /** Save model and optimiser state here after every epoch (not for CREST). */
   checkpoint?: string;
+  /**
+   * Receives the checkpoint bytes after every epoch (not for CREST), before `onEpoch`; a run given them
+   * back as `resume` continues after that epoch as if it had not stopped.
+   */
+  onCheckpoint?: (bytes: Uint8Array, epoch: number) => Promise<void>;
+  /** Continue from this checkpoint (taken by this same run configuration). */
+  resume?: Checkpoint;
   /** Train every epoch on this subset (strategy must be "full": nothing is selected). */
   fixedSubset?: Subset;
 }
@@ -108,8 +115,16 @@ export async function runTraining(gpu: Gpu, opts: TrainingRunOptions): Promise<T
   if (subset && plan.strategy !== "full") {
     throw new InvalidInputError("a fixed subset cannot be combined with a strategy");
   }
+  const resumed = opts.resume ? resumeState(opts.resume) : null;
+  if (resumed) {
+    subset = resumed.subset ?? subset;
+    result.selectionSeconds = resumed.selectionSeconds;
+    result.trainSeconds = resumed.trainSeconds;
+  }
   let trainConfig = opts.train;
-  if (plan.strategy === "nfg") {
+  if (plan.strategy === "nfg" && resumed) {
+    trainConfig = { ...NFG_FINAL_TRAIN_CONFIG, ...opts.train };
+  } else if (plan.strategy === "nfg") {
     const t0 = performance.now();
     const r = await nfgSelect(gpu, {
       model: spec,
@@ -142,10 +157,20 @@ export async function runTraining(gpu: Gpu, opts: TrainingRunOptions): Promise<T
       ? null
       : createStrategy(plan.strategy, plan);
     const rng = new Rng(trainer.config.seed * 31 + 7);
-    for (let epoch = 0; epoch < epochs; epoch++) {
+    const selects = (epoch: number) =>
+      strategy !== null && epoch >= warm && (epoch - warm) % every === 0 && !(plan.fixedRandom && subset);
+    let start = 0;
+    if (resumed) {
+      start = resumed.position.epoch;
+      model.load(opts.resume!.state);
+      trainer.stepsDone = resumed.position.stepsDone;
+      // Replay the selection rounds' draws on the round generator, so later rounds draw as they would have.
+      for (let epoch = 0; epoch < start; epoch++) if (selects(epoch)) rng.fork();
+    }
+    for (let epoch = start; epoch < epochs; epoch++) {
       throwIfAborted(opts.signal);
       const round = Math.floor((epoch - warm) / every);
-      if (strategy && epoch >= warm && (epoch - warm) % every === 0 && !(plan.fixedRandom && subset)) {
+      if (strategy && selects(epoch)) {
         const t0 = performance.now();
         subset = await selectRound(gpu, model, data, strategy, k, rng, opts);
         await record(
@@ -179,15 +204,62 @@ export async function runTraining(gpu: Gpu, opts: TrainingRunOptions): Promise<T
       };
       result.history.push(e);
       result.finalAccuracy = ev.accuracy;
-      if (opts.checkpoint) {
-        await saveCheckpoint(opts.checkpoint, model, { epoch: epoch + 1, stepsDone: trainer.stepsDone });
-      }
+      const position = {
+        epoch: epoch + 1,
+        stepsDone: trainer.stepsDone,
+        extra: resumeExtra(subset, result),
+      };
+      if (opts.checkpoint) await saveCheckpoint(opts.checkpoint, model, position);
+      if (opts.onCheckpoint) await opts.onCheckpoint(await encodeCheckpoint(model, position), epoch + 1);
       await opts.onEpoch?.(e);
     }
     return result;
   } finally {
     model.dispose();
   }
+}
+
+interface ResumeExtra {
+  selectionSeconds: number;
+  trainSeconds: number;
+  /** The subset in use (base64 of the index and weight arrays). */
+  subset?: { indices: string; weights: string };
+}
+
+function resumeExtra(subset: Subset | null, r: TrainingRunResult): Record<string, unknown> {
+  const extra: ResumeExtra = { selectionSeconds: r.selectionSeconds, trainSeconds: r.trainSeconds };
+  if (subset) extra.subset = { indices: toBase64(subset.indices), weights: toBase64(subset.weights) };
+  return extra as unknown as Record<string, unknown>;
+}
+
+function resumeState(ck: Checkpoint) {
+  const extra = (ck.position.extra ?? {}) as Partial<ResumeExtra>;
+  const s = extra.subset;
+  return {
+    position: ck.position,
+    selectionSeconds: extra.selectionSeconds ?? 0,
+    trainSeconds: extra.trainSeconds ?? 0,
+    subset: s
+      ? {
+        indices: new Uint32Array(fromBase64(s.indices).buffer),
+        weights: new Float32Array(fromBase64(s.weights).buffer),
+      }
+      : null,
+  };
+}
+
+function toBase64(a: Uint32Array | Float32Array): string {
+  const bytes = new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+  let bin = "";
+  for (let i = 0; i < bytes.length; i += 0x8000) bin += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  return btoa(bin);
+}
+
+function fromBase64(s: string): Uint8Array {
+  const bin = atob(s);
+  const out = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+  return out;
 }
 
 /** One selection round: extract features of every training sample, run the strategy. */

@@ -4,6 +4,7 @@
  */
 import type { DbConfig } from "../../src/db/client.ts";
 import { type GradsiftServer, type ServerOptions, startServer } from "../../src/api/server.ts";
+import { importDataset } from "../scaleout/procs.ts";
 
 export const PG_URL = Deno.env.get("DATABASE_URL") ?? null;
 
@@ -63,22 +64,7 @@ export async function testServer(
 
 /** Imports a built-in dataset and waits until it is READY; returns its global id. */
 export async function importReady(s: TestServer, name: string): Promise<string> {
-  const r = await s.gql<{ importDataset: { dataset: { id: string } } }>(
-    `mutation($n: String!) { importDataset(input: { name: $n }) { dataset { id status } } }`,
-    { n: name },
-  );
-  if (!r.data) throw new Error(JSON.stringify(r.errors));
-  const id = r.data.importDataset.dataset.id;
-  for (let i = 0; i < 200; i++) {
-    const q = await s.gql<{ dataset: { status: string; error: string | null } }>(
-      `query($id: ID!) { dataset(id: $id) { status error } }`,
-      { id },
-    );
-    if (q.data?.dataset.status === "READY") return id;
-    if (q.data?.dataset.status === "FAILED") throw new Error(`import failed: ${q.data.dataset.error}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error("import did not finish");
+  return await importDataset(s.gql, name);
 }
 
 /** Polls a run until its status is one of `statuses`. */

@@ -1,13 +1,12 @@
 /**
- * The migration applied to a fresh database, the member indexes a subset page relies on, and restart
- * recovery: a run left RUNNING by a crash is FAILED ("interrupted") once the server starts again.
+ * The migrations applied to a fresh database, and the member indexes a subset page relies on (restart
+ * recovery: ./recovery_test.ts).
  * On PGlite (a directory, reopened) by default; on PostgreSQL too when DATABASE_URL is set.
  */
 import assert from "node:assert/strict";
 import { sql } from "drizzle-orm";
 import { openDb } from "../../src/db/client.ts";
-import { datasets, runs } from "../../src/db/schema.ts";
-import { freshDb, testServer } from "../api/helpers.ts";
+import { freshDb } from "../api/helpers.ts";
 
 const opts = { sanitizeOps: false, sanitizeResources: false };
 
@@ -20,11 +19,15 @@ Deno.test("migrations create every table and index on a fresh database", opts, a
     );
     const rows = Array.isArray(tables) ? tables : (tables as { rows: { table_name: string }[] }).rows;
     assert.deepEqual(rows.map((r) => r.table_name), [
+      "dataset_chunks",
       "datasets",
       "epoch_metrics",
+      "event_payloads",
+      "run_checkpoints",
       "runs",
       "subset_members",
       "subsets",
+      "workers",
     ]);
     const idx = await h.db.execute<{ indexname: string }>(
       sql`select indexname from pg_indexes where tablename = 'subset_members' order by 1`,
@@ -41,49 +44,5 @@ Deno.test("migrations create every table and index on a fresh database", opts, a
   } finally {
     await h.close();
     await fresh.drop();
-  }
-});
-
-Deno.test("restart recovery: runs found RUNNING become FAILED (interrupted)", opts, async () => {
-  const dir = await Deno.makeTempDir({ prefix: "gradsift-recovery-" });
-  const fresh = await freshDb(`${dir}/pglite`);
-  try {
-    // The "crashed" process: a run left RUNNING, a dataset left IMPORTING.
-    const h = await openDb(fresh.config);
-    const [ds] = await h.db.insert(datasets).values({ name: "blobs-30-2-2-1", source: "t", status: "READY" })
-      .returning();
-    const [run] = await h.db.insert(runs).values({
-      kind: "TRAINING",
-      status: "RUNNING",
-      datasetId: ds.id,
-      strategy: "full",
-      budget: "30",
-      params: {},
-      startedAt: new Date(),
-    }).returning();
-    await h.db.insert(datasets).values({ name: "half-imported", source: "t" });
-    await h.close();
-
-    const s = await testServer({ db: fresh.config, dataDir: dir });
-    try {
-      assert.equal(s.recovered, 1);
-      const r = await s.gql<{ run: { status: string; error: string } }>(
-        `query($id: ID!) { run(id: $id) { status error } }`,
-        { id: btoa(`Run:${run.id}`).replace(/=+$/, "") },
-      );
-      assert.deepEqual(r.data!.run, { status: "FAILED", error: "interrupted" });
-      const d = await s.gql<{ datasets: { edges: { node: { name: string; status: string } }[] } }>(
-        `{ datasets { edges { node { name status } } } }`,
-      );
-      assert.deepEqual(d.data!.datasets.edges.map((e) => e.node), [
-        { name: "blobs-30-2-2-1", status: "READY" },
-        { name: "half-imported", status: "FAILED" },
-      ]);
-    } finally {
-      await s.stop();
-    }
-  } finally {
-    await fresh.drop();
-    await Deno.remove(dir, { recursive: true });
   }
 });

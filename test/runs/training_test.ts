@@ -5,6 +5,7 @@ import { STRATEGY_NAMES } from "../../src/selection/mod.ts";
 import { validateSubset } from "../../src/selection/budget.ts";
 import { CancelledError, InvalidInputError } from "../../src/errors.ts";
 import { testGpu } from "../ref.ts";
+import { decodeCheckpoint } from "../../src/nn/checkpoint.ts";
 
 const ds = gaussianBlobsDataset({ n: 400, d: 16, classes: 4, seed: 3, nTest: 200 });
 const data = { train: ds.train, test: ds.test, inputShape: ds.inputShape, numClasses: ds.numClasses };
@@ -90,4 +91,40 @@ Deno.test("Random is re-drawn every round unless fixed", async () => {
   assert.equal(redrawn.length, 3);
   assert.notDeepEqual([...redrawn[0].indices], [...redrawn[1].indices]);
   assert.equal((await draws(true)).length, 1);
+});
+
+Deno.test("a run resumed from its epoch checkpoint continues exactly as the uninterrupted run", async () => {
+  const gpu = await testGpu();
+  for (const strategy of ["random", "gradmatch", "nfg"] as const) {
+    const checkpoints = new Map<number, Uint8Array>();
+    const subsets: RunSubset[] = [];
+    const base = {
+      model: { kind: "mlp" as const, hidden: [16], seed: 4 },
+      data,
+      train: { epochs: 5, batchSize: 40, seed: 4 },
+      selection: { strategy, budget: 0.3, selectEvery: 2, warmEpochs: 1, nfgWarmEpochs: 1 },
+    };
+    const whole = await runTraining(gpu, {
+      ...base,
+      onCheckpoint: (bytes, epoch) => Promise.resolve(void checkpoints.set(epoch, bytes)),
+    });
+    assert.deepEqual([...checkpoints.keys()], [1, 2, 3, 4, 5]);
+    // Epoch 3 trains on the subset chosen before epoch 2 (held in the checkpoint); epoch 4 selects again.
+    const resumed = await runTraining(gpu, {
+      ...base,
+      resume: decodeCheckpoint(checkpoints.get(2)!, "epoch 2"),
+      onSubset: (s) => void subsets.push(s),
+    });
+    assert.deepEqual(resumed.history.map((e) => e.epoch), [3, 4, 5], strategy);
+    assert.deepEqual(
+      resumed.history.map((e) => [e.trainLoss, e.testLoss, e.subsetSize]),
+      whole.history.slice(2).map((e) => [e.trainLoss, e.testLoss, e.subsetSize]),
+      strategy,
+    );
+    if (strategy === "nfg") assert.equal(subsets.length, 0, "nfg: the subset comes from the checkpoint");
+    else {
+      assert.deepEqual(subsets.map((s) => s.epoch), [4], strategy);
+      assert.deepEqual(subsets[0].indices, whole.subsets.find((s) => s.epoch === 4)!.indices, strategy);
+    }
+  }
 });

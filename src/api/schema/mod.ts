@@ -4,10 +4,12 @@ import { builder } from "../builder.ts";
 import "./scalars.ts";
 import "./node.ts";
 import "./dataset.ts";
+import "./dataset_samples.ts";
 import "./epoch_metrics.ts";
 import "./subset.ts";
 import "./run.ts";
 import "./run_events.ts";
+import "./worker.ts";
 
 builder.queryType({});
 builder.mutationType({});
