@@ -63,6 +63,12 @@ export interface OmpResult {
   iterations: number;
   /** Iterations that still had a negative coefficient after the repair passes (then dropped at the end). */
   unresolvedNegatives: number;
+  /** GPU→CPU read-backs of the run (hybrid engine). */
+  readBacks?: number;
+  /** Correlation passes of the run, including passes on guesses that turned out wrong (hybrid engine). */
+  passes?: number;
+  /** Picks taken from the f32 winner because the float64 re-check's window overflowed (hybrid engine). */
+  f32Picks?: number;
 }
 
 /** Allocates the zero-initialised state of an OMP run. */
