@@ -47,6 +47,11 @@ export interface OmpOptions {
   refine?: number;
   /** Extra slots beyond k for dropped and skipped atoms [max(32, k/4)]. */
   spareSlots?: number;
+  /**
+   * Hybrid engine, dense problems: read an f16 copy of g in the correlation pass (picks are re-checked in
+   * float64 either way) [from 2²⁰ entries on, where the adapter has shader-f16].
+   */
+  denseF16?: boolean;
   signal?: AbortSignal;
   progress?: (active: number, k: number) => void;
 }

@@ -83,7 +83,7 @@ export async function ompHybrid(
   const b = new Float64Array(dim);
   for (let i = 0; i < n; i++) addRow(cpu, i, 1, b);
   const norms = Float64Array.from({ length: n }, (_, i) => Math.sqrt(Math.max(0, gramEntry(cpu, i, i))));
-  const dev = setUp(gpu, problem, cpu, norms);
+  const dev = setUp(gpu, problem, cpu, norms, opts.denseF16);
   const chol = new Cholesky(cap);
   const masked = new Uint8Array(n);
   let st: State = { active: [], c: new Float64Array(0), slot: 0, r: Float64Array.from(b) };
@@ -207,6 +207,22 @@ export async function ompHybrid(
   }
 }
 
+/**
+ * Whether a dense problem's pass reads an f16 copy of g: when asked, or by default from 2²⁰ entries on
+ * (where the pass is bound by memory) — both only if the adapter has shader-f16 and every entry is finite
+ * (checked by the caller's readFeatures).
+ */
+function useF16(gpu: Gpu, cpu: { n: number; d: number; g: Float32Array }, f16: boolean | undefined): boolean {
+  if (!gpu.features.has("shader-f16") || maxAbs(cpu.g) === 0) return false;
+  return f16 ?? cpu.n * cpu.d >= 2 ** 20;
+}
+
+function maxAbs(x: Float32Array): number {
+  let m = 0;
+  for (let i = 0; i < x.length; i++) m = Math.max(m, Math.abs(x[i]));
+  return m;
+}
+
 /** Both lists of the record at `at`, as one candidate list (duplicates are harmless). */
 function lists(words: Uint32Array, at: number): Uint32Array {
   const w = Math.min(words[at + 2], LISTS.window);
@@ -265,7 +281,13 @@ interface Device {
  * GPU buffers and the correlation pass: r is staged per pass (f32, in the kernel's layout) and copied
  * into place inside the step, so the passes of a batch see their own residuals.
  */
-function setUp(gpu: Gpu, problem: OmpProblem, cpu: CpuFeatures, norms: Float64Array): Device {
+function setUp(
+  gpu: Gpu,
+  problem: OmpProblem,
+  cpu: CpuFeatures,
+  norms: Float64Array,
+  f16: boolean | undefined,
+): Device {
   const n = cpu.n;
   const owned: Tensor<"u32" | "f32">[] = [];
   const own = <T extends Tensor<"u32" | "f32">>(t: T) => (owned.push(t), t);
@@ -302,6 +324,25 @@ function setUp(gpu: Gpu, problem: OmpProblem, cpu: CpuFeatures, norms: Float64Ar
     const p = { ...base, d: c, dh, bias: cpu.bias ? 1 : 0 };
     record = (step, r) => omp.encodeFactoredCorr(step, p, problem.e, htT, r, corr);
     gamma = SAFE * (c + dh + 4) * U;
+  } else if (problem.kind === "dense" && cpu.kind === "dense" && useF16(gpu, cpu, f16)) {
+    // f16 copy of g, prescaled by a power of two so that its largest entry sits just under 2¹⁴.
+    const d = cpu.d;
+    const dp = 4 * Math.ceil(d / 4);
+    rlen = dp;
+    const big = maxAbs(cpu.g);
+    const s = 2 ** (13 - Math.floor(Math.log2(big)));
+    const h16 = new Float16Array(n * dp);
+    for (let i = 0; i < n; i++) for (let c = 0; c < d; c++) h16[i * dp + c] = cpu.g[i * d + c] * s;
+    const g16 = own(tensor(gpu, new Uint32Array(h16.buffer), [(n * dp) / 2], "omp.g16"));
+    layout = (r, stage, at) => {
+      for (let c = 0; c < d; c++) stage[at + c] = r[c];
+    };
+    record = (step, r) => omp.encodeRowdotF16(step, { ...base, d: dp }, g16, r, corr);
+    // The pass sees s·g̃, so its bound is per unit of s‖gᵢ‖·‖r‖: f16 storage (2⁻¹¹ relative, plus a
+    // subnormal floor of 2⁻²⁵ per entry — at most 2⁻²⁵·√d·‖r‖, folded into the norms as 2⁻¹⁴·√d) and the
+    // f32 sum of d products.
+    gamma = SAFE * (2 ** -11 + (d + 4) * U);
+    normsT.write(Float32Array.from(norms, (x) => (x * s + 2 ** -14 * Math.sqrt(d)) * (1 + 2 * U)));
   } else if (problem.kind === "dense") {
     const d = problem.g.shape[1];
     rlen = d;

@@ -20,6 +20,7 @@ import refineApply from "../../../shaders/omp_refine_apply.wgsl" with { type: "t
 import rowdot from "../../../shaders/omp_rowdot.wgsl" with { type: "text" };
 import factoredCorr from "../../../shaders/omp_factored_corr.wgsl" with { type: "text" };
 import collect from "../../../shaders/omp_collect.wgsl" with { type: "text" };
+import rowdotF16 from "../../../shaders/omp_rowdot_f16.wgsl" with { type: "text" };
 import type { KernelSpec } from "../pipelines.ts";
 import { ceilDiv, type Step } from "../step.ts";
 import type { Tensor } from "../tensor.ts";
@@ -81,6 +82,11 @@ export const OMP_REFINE_RESIDUAL = spec("omp_refine_residual", refineResidual, [
 ]);
 export const OMP_ROWDOT = spec("omp_rowdot", rowdot, ["read", "read", "read", "read", "read", "write"]);
 export const OMP_REFINE_APPLY = spec("omp_refine_apply", refineApply, ["read", "read", "write"]);
+/** Needs the shader-f16 feature; the directive must precede omp_common's declarations. */
+export const OMP_ROWDOT_F16: KernelSpec = {
+  ...spec("omp_rowdot_f16", rowdotF16, ["read", "read", "write"]),
+  code: `enable f16;\n${common}\n${rowdotF16}`,
+};
 export const OMP_FACTORED_CORR = spec("omp_factored_corr", factoredCorr, ["read", "read", "read", "write"]);
 
 /** omp_collect's two passes; they have their own Params (not one of the all-GPU engine's kernels). */
@@ -117,6 +123,7 @@ export const OMP_KERNELS = [
   OMP_REFINE_APPLY,
   OMP_ROWDOT,
   OMP_FACTORED_CORR,
+  OMP_ROWDOT_F16,
 ];
 
 /** Mirrors `struct Params` in every omp_*.wgsl. */
@@ -296,6 +303,15 @@ export function encodeFactoredCorr(
   const params = packParams(OMP_PARAMS, { ...p });
   const groups = grid1d(step.gpu, ceilDiv(ceilDiv(p.n, 4), 8));
   step.dispatch(OMP_FACTORED_CORR, {}, params, [e, ht, rt, corr], groups);
+}
+
+/**
+ * Dense (hybrid engine): corr = G̃ r with G̃ the f16 copy of g, rows padded to dp = 4⌈d/4⌉ (p.d = dp),
+ * held as packed pairs in a u32 tensor; r (dp) f32.
+ */
+export function encodeRowdotF16(step: Step, p: OmpParams, g16: Tensor<"u32">, r: Tensor, corr: Tensor): void {
+  const params = packParams(OMP_PARAMS, { ...p });
+  step.dispatch(OMP_ROWDOT_F16, {}, params, [g16, r, corr], grid1d(step.gpu, ceilDiv(p.n, ROWDOT_ROWS)));
 }
 
 /** Capacities of omp_collect's two lists. */
