@@ -301,7 +301,7 @@ export function encodeFactoredCorr(
   corr: Tensor,
 ): void {
   const params = packParams(OMP_PARAMS, { ...p });
-  const groups = grid1d(step.gpu, ceilDiv(ceilDiv(p.n, 4), 8));
+  const groups = grid1d(step.gpu, ceilDiv(ceilDiv(p.n, 8), 8));
   step.dispatch(OMP_FACTORED_CORR, {}, params, [e, ht, rt, corr], groups);
 }
 
