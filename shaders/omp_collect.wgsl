@@ -22,7 +22,7 @@
 
 override WG: u32 = 256u;
 override WINDOW: u32 = 128u;
-override POOL: u32 = 256u;
+override POOL: u32 = 512u;
 const NONE: u32 = 0xFFFFFFFFu;
 const LEVELS: u32 = 64u;
 

@@ -11,7 +11,7 @@
  *   GPU  p = G r — dense: omp_rowdot; factored: omp_factored_corr from e and hᵀ (gᵢ is never formed) —
  *        then masked_argmax (the f32 winner) and omp_collect's two short lists: the *window* of rows
  *        whose f32 correlation is within its rounding bound γ‖gᵢ‖‖r‖ of the winner's, and the *pool*,
- *        the strongest ~256 rows (a histogram cut below the winner).
+ *        the strongest ≤ 512 rows (a histogram cut below the winner).
  *   CPU  the next pick = the float64 argmax of ⟨gᵢ, r⟩ over the window. The f32 pass only narrows the
  *        search, so the picks are those of OMP in float64, i.e. the reference's, not an artefact of f32
  *        rounding. (Were a window to overflow its list, the f32 winner is taken and counted in
@@ -42,7 +42,7 @@ import { emptyOmpResult, type OmpOptions, type OmpProblem, type OmpResult, slotC
 
 const NONE = 0xffffffff;
 /** Capacities of omp_collect's lists. */
-const LISTS: omp.CollectLayout = { window: 128, pool: 256 };
+const LISTS: omp.CollectLayout = { window: 128, pool: 512 };
 const STRIDE = omp.collectStride(LISTS);
 /** Most passes queued per read-back. */
 const MAX_AHEAD = 32;
