@@ -172,6 +172,18 @@ export class Step {
     this.#pass = null;
   }
 
+  /**
+   * Submits what is recorded so far and goes on recording into a fresh command encoder, so the GPU can
+   * start while the CPU prepares the rest. Error scopes, pooled uniforms and read-backs stay with the step:
+   * `submit()` ends it as usual (one wait for all of it).
+   */
+  flush(): void {
+    if (this.#submitted) throw new Error(`step "${this.label}" flushed after submit`);
+    this.#endPass();
+    this.gpu.device.queue.submit([this.#encoder.finish()]);
+    this.#encoder = this.gpu.device.createCommandEncoder({ label: this.label });
+  }
+
   /** Submits the recorded work; throws a typed error if any recorded command failed. */
   async submit(): Promise<void> {
     if (this.#submitted) throw new Error(`step "${this.label}" submitted twice`);

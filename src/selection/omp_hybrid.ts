@@ -360,20 +360,21 @@ function setUp(
   const staged = f32(MAX_AHEAD * rlen, "omp.r.staged");
   const stage = new Float32Array(MAX_AHEAD * rlen);
   let step: Step | null = null;
-  let used = 0;
   return {
     begin() {
       step = new Step(gpu, "omp passes");
-      used = 0;
+      gpu.device.queue.writeBuffer(out.buffer, 0, zeros);
     },
     pass(q, s, scale) {
+      // Each pass goes to the GPU at once (Step.flush), so it runs while the CPU guesses the next pick.
       layout(s.r, stage, q * rlen);
-      used = q + 1;
+      gpu.device.queue.writeBuffer(staged.buffer, 4 * q * rlen, stage, q * rlen, rlen);
       step!.copy(staged, r, 4 * rlen, 4 * q * rlen);
       record(step!, r);
       encodeMaskedArgmax(step!, corr, mask, pick, { positiveOnly: true });
       step!.copy(pick, out, 8, 0, 4 * q * STRIDE);
       omp.encodeCollect(step!, LISTS, { n, base: q * STRIDE, slack: gamma * norm(s.r), scale }, bufs);
+      step!.flush();
     },
     maskInStream(row) {
       step!.copy(one, mask, 4, 0, 4 * row);
@@ -381,8 +382,6 @@ function setUp(
     async finish() {
       const st = step!;
       step = null;
-      gpu.device.queue.writeBuffer(out.buffer, 0, zeros);
-      gpu.device.queue.writeBuffer(staged.buffer, 0, stage, 0, used * rlen);
       const words = st.readBack(out);
       await st.submit();
       return await words;

@@ -123,7 +123,7 @@ Deno.test("omp_collect: the window holds every row within the bound of the winne
   }
 });
 
-Deno.test("Step.readBack returns the step's result with one submit; an abandoned step's read-back rejects", async () => {
+Deno.test("Step.readBack returns the step's result with one submit, also after flush(); an abandoned step's read-back rejects", async () => {
   const gpu = await testGpu();
   const src = tensor(gpu, Float32Array.from([1, 2, 3]), [3]);
   const dst = tensor(gpu, new Float32Array(3), [3]);
@@ -132,6 +132,16 @@ Deno.test("Step.readBack returns the step's result with one submit; an abandoned
   const read = step.readBack(dst);
   await step.submit();
   assert.deepEqual([...await read], [1, 2, 3]);
+  // flush() sends the first copy ahead; the step's later work and read-back see its result.
+  const mid = tensor(gpu, new Float32Array(3), [3]);
+  const two = new Step(gpu, "two parts");
+  two.copy(src, mid);
+  two.flush();
+  two.copy(mid, dst, 8, 0, 4);
+  const read2 = two.readBack(dst);
+  await two.submit();
+  assert.deepEqual([...await read2], [1, 1, 2]);
+  mid.dispose();
   const dropped = new Step(gpu, "dropped");
   const never = dropped.readBack(dst);
   await dropped.abandon();
