@@ -24,7 +24,7 @@ export const SELECT_USAGE = `usage: gradsift select --input G.npy --budget B --o
   --lambda X           GRAD-MATCH ridge λ [0.5 per class, 0 whole set]
   --per-class          GRAD-MATCH per class (budget split by class size); else one OMP on the whole set
   --per-batch N        GRAD-MATCH over mini-batches of N consecutive rows
-  --engine E           GRAD-MATCH OMP engine: hybrid (float64 Cholesky, default) | gpu (all float32)
+  --engine E           GRAD-MATCH OMP engine: hybrid (float64 algebra, default) | gpu (all float32)
   --seed S             [0]
   --out FILE           where to write {indices, weights, objective, seconds}`;
 

@@ -166,7 +166,8 @@ export async function readBuffer(
   }
 }
 
-function makeArray(dtype: DType, buf: ArrayBuffer): AnyArray {
+/** A typed array of `dtype` over `buf`. */
+export function makeArray(dtype: DType, buf: ArrayBuffer): AnyArray {
   return dtype === "f32"
     ? new Float32Array(buf)
     : dtype === "u32"

@@ -4,12 +4,19 @@
  * (two triangular solves, O(t²)). This is Batch-OMP's factor (Rubinstein et al.), kept on the CPU in
  * float64: the t × t algebra is small next to the GPU's O(n·t) correlation pass, and float32 would lose
  * the digits that decide which atoms are independent and which weights are negative.
+ *
+ * `mark()` / `undo(mark)` roll the factor back to an earlier state (the speculative look-ahead of
+ * `omp_hybrid.ts` rolls back picks the GPU did not confirm): while a mark is open every append records
+ * the old size and every removal the rows it rewrites; `commit()` forgets the records.
  */
 export class Cholesky {
   /** (cap, cap) row-major; rows/columns ≥ size are garbage. */
   #l: Float64Array;
   readonly cap: number;
   size = 0;
+  /** Undo records since the oldest open mark: the size before, and the rows from `from` on if rewritten. */
+  #journal: { size: number; from: number; rows: Float64Array | null }[] = [];
+  #journaling = false;
 
   constructor(cap: number) {
     this.cap = cap;
@@ -29,6 +36,7 @@ export class Cholesky {
     let s = kappa;
     for (let i = 0; i < t; i++) s -= w[i] * w[i];
     if (!(s > tol * kappa)) return false;
+    if (this.#journaling) this.#journal.push({ size: t, from: t, rows: null });
     for (let i = 0; i < t; i++) L[t * this.cap + i] = w[i];
     L[t * this.cap + t] = Math.sqrt(s);
     this.size++;
@@ -40,6 +48,7 @@ export class Cholesky {
     const t = this.size;
     const L = this.#l;
     const n = this.cap;
+    if (this.#journaling) this.#journal.push({ size: t, from: q, rows: L.slice(q * n, t * n) });
     for (let r = q; r < t - 1; r++) for (let c = 0; c <= r + 1; c++) L[r * n + c] = L[(r + 1) * n + c];
     for (let i = q; i < t - 1; i++) {
       const a = L[i * n + i];
@@ -54,6 +63,27 @@ export class Cholesky {
       }
     }
     this.size--;
+  }
+
+  /** Opens a mark: `undo` with the returned value restores the factor as it is now. */
+  mark(): number {
+    this.#journaling = true;
+    return this.#journal.length;
+  }
+
+  /** Restores the factor to its state at `mark` (records after it are undone, newest first). */
+  undo(mark: number): void {
+    while (this.#journal.length > mark) {
+      const r = this.#journal.pop()!;
+      this.size = r.size;
+      if (r.rows) this.#l.set(r.rows, r.from * this.cap);
+    }
+  }
+
+  /** Forgets every mark (the current state becomes the only one). */
+  commit(): void {
+    this.#journal = [];
+    this.#journaling = false;
   }
 
   /** Solves A c = q (length size). */

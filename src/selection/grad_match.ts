@@ -5,9 +5,9 @@
  *
  *   min_{S, w ≥ 0, |S| ≤ k}  ‖ Σ_{i∈S} wᵢ gᵢ − b ‖² + λ‖w‖²,   b = Σ_{pool} gᵢ,
  *
- * by Batch-OMP (`omp_hybrid.ts`: GPU correlation passes — Gram columns for factored last-layer
- * gradients, direct correlations for a dense matrix — with a float64 Cholesky factor on the CPU; or the
- * all-GPU `omp_gpu.ts`). Modes (CORDS's names):
+ * by Batch-OMP (`omp_hybrid.ts`: GPU correlation passes — from the factors e and h for last-layer
+ * gradients, over an f16 or f32 copy for a dense matrix — with the Cholesky factor and the residual in
+ * float64 on the CPU, picks re-checked in float64; or the all-GPU `omp_gpu.ts`). Modes (CORDS's names):
  * - per-class (default): class c gets k_c of the budget (`apportion`, in proportion to its size) and
  *   its own target, the sum of its rows; λ = 0.5.
  * - per-batch: the pool is cut in order into mini-batches of `batchSize`; each batch is one row (its mean
@@ -37,9 +37,10 @@ export interface GradMatchConfig {
   /** Mini-batch size of the per-batch partition (128). */
   batchSize: number;
   /**
-   * OMP engine: "hybrid" (default) keeps the t × t algebra in float64 on the CPU (an incremental Cholesky
-   * factor, as the reference) and the O(n·t) passes on the GPU, reading back two words per iteration;
-   * "gpu" runs everything on the GPU in float32 and reads back once per `chunk` iterations — faster, but
+   * OMP engine: "hybrid" (default) keeps the t × t algebra and the residual in float64 on the CPU (an
+   * incremental Cholesky factor) and the O(n·d) correlation passes on the GPU; it runs several passes
+   * ahead on guessed picks and reads back once per batch, and its picks are the float64 OMP's (the
+   * reference's). "gpu" runs everything on the GPU in float32 and reads back once per `chunk` iterations;
    * its weights drift on ill-conditioned gradients (see bench/RESULTS.md).
    */
   engine: "hybrid" | "gpu";
@@ -59,12 +60,15 @@ export interface GradMatchStats {
   ompIterations: number;
   unresolvedNegatives: number;
   problems: number;
+  /** GPU→CPU read-backs and correlation passes of the hybrid engine (0 with the all-GPU one). */
+  readBacks: number;
+  passes: number;
 }
 
 export class GradMatchStrategy implements Strategy {
   readonly name = "gradmatch";
   readonly config: GradMatchConfig;
-  stats: GradMatchStats = { ompIterations: 0, unresolvedNegatives: 0, problems: 0 };
+  stats: GradMatchStats = { ompIterations: 0, unresolvedNegatives: 0, problems: 0, readBacks: 0, passes: 0 };
 
   constructor(config: Partial<GradMatchConfig> = {}) {
     this.config = { ...DEFAULT_GRAD_MATCH_CONFIG, ...config };
@@ -87,7 +91,7 @@ export class GradMatchStrategy implements Strategy {
     if (ctx.labels && ctx.labels.length !== n) {
       throw new InvalidInputError(`gradmatch: ${ctx.labels.length} labels for ${n} gradient rows`);
     }
-    this.stats = { ompIterations: 0, unresolvedNegatives: 0, problems: 0 };
+    this.stats = { ompIterations: 0, unresolvedNegatives: 0, problems: 0, readBacks: 0, passes: 0 };
     const cpu = await readFeatures(ctx.features);
     const picks = { indices: [] as number[], weights: [] as number[] };
     if (this.config.mode === "per-class") {
@@ -138,6 +142,8 @@ export class GradMatchStrategy implements Strategy {
       });
       this.stats.ompIterations += r.iterations;
       this.stats.unresolvedNegatives += r.unresolvedNegatives;
+      this.stats.readBacks += r.readBacks ?? 0;
+      this.stats.passes += r.passes ?? 0;
       this.stats.problems++;
     } finally {
       owned.forEach((t) => t.dispose());
@@ -174,6 +180,8 @@ export class GradMatchStrategy implements Strategy {
       });
       this.stats.ompIterations += r.iterations;
       this.stats.unresolvedNegatives += r.unresolvedNegatives;
+      this.stats.readBacks += r.readBacks ?? 0;
+      this.stats.passes += r.passes ?? 0;
       this.stats.problems++;
     } finally {
       gt.dispose();

@@ -47,6 +47,11 @@ export interface OmpOptions {
   refine?: number;
   /** Extra slots beyond k for dropped and skipped atoms [max(32, k/4)]. */
   spareSlots?: number;
+  /**
+   * Hybrid engine, dense problems: read an f16 copy of g in the correlation pass (picks are re-checked in
+   * float64 either way) [from 2²⁰ entries on, where the adapter has shader-f16].
+   */
+  denseF16?: boolean;
   signal?: AbortSignal;
   progress?: (active: number, k: number) => void;
 }
@@ -63,6 +68,12 @@ export interface OmpResult {
   iterations: number;
   /** Iterations that still had a negative coefficient after the repair passes (then dropped at the end). */
   unresolvedNegatives: number;
+  /** GPU→CPU read-backs of the run (hybrid engine). */
+  readBacks?: number;
+  /** Correlation passes of the run, including passes on guesses that turned out wrong (hybrid engine). */
+  passes?: number;
+  /** Picks taken from the f32 winner because the float64 re-check's window overflowed (hybrid engine). */
+  f32Picks?: number;
 }
 
 /** Allocates the zero-initialised state of an OMP run. */

@@ -1,51 +1,73 @@
 /**
- * Batch-OMP with the t × t algebra in float64 on the CPU and the O(n·t) work on the GPU — the default
- * engine of GRAD-MATCH (algorithms.md; Rubinstein, Zibulevsky & Elad's Batch-OMP). Per iteration:
- *   GPU  p = p⁰ − K_{:,S} c  (factored: stored Gram columns; dense: r = b − G_Sᵀc, then G r),
- *        j = argmax_{unmasked, pᵢ > 0} pᵢ, and, once j is accepted, its Gram column
- *   →    two u32 read back (j and the bits of pⱼ): the only read-back of the iteration
- *   CPU  K_{S,j} from the features in float64 (t·(C + D) or t·d flops), the incremental Cholesky factor
- *        of K_SS + λI (append; Givens removal for the non-negativity repair, repeated until no weight is
- *        negative, exactly as the reference does), c from two triangular solves, uploaded for the next
- *        GPU step.
- * The all-GPU engine (`omp_gpu.ts`) never reads back per iteration but keeps A⁻¹ in float32, which is
- * not enough on ill-conditioned real gradients (one Fashion-MNIST class: objective 2× the reference's);
- * this one matches the float64 reference and pays one ~11 ms GPU→CPU round trip per iteration.
+ * Batch-OMP with the t × t algebra and the residual in float64 on the CPU and the O(n·d) correlation
+ * passes on the GPU — the default engine of GRAD-MATCH (algorithms.md; Rubinstein, Zibulevsky & Elad's
+ * Batch-OMP with an incremental Cholesky factor).
+ *
+ * One OMP iteration, given its pick j:
+ *   CPU  K_{S,j} in float64 (t·(C + D) or t·d flops), the incremental Cholesky factor of K_SS + λI
+ *        (append; Givens removal for the non-negativity repair, repeated until no weight is negative,
+ *        exactly as the reference does), c from two triangular solves, and the residual r = b − G_Sᵀc
+ *        in float64 (t·d flops), staged for the GPU as f32.
+ *   GPU  p = G r — dense: omp_rowdot; factored: omp_factored_corr from e and hᵀ (gᵢ is never formed) —
+ *        then masked_argmax (the f32 winner) and omp_collect's two short lists: the *window* of rows
+ *        whose f32 correlation is within its rounding bound γ‖gᵢ‖‖r‖ of the winner's, and the *pool*,
+ *        the strongest ≤ 512 rows (a histogram cut below the winner).
+ *   CPU  the next pick = the float64 argmax of ⟨gᵢ, r⟩ over the window. The f32 pass only narrows the
+ *        search, so the picks are those of OMP in float64, i.e. the reference's, not an artefact of f32
+ *        rounding. (Were a window to overflow its list, the f32 winner is taken and counted in
+ *        `f32Picks`; on the benchmark problems windows hold 1–3 rows.)
+ * Why r is formed on the CPU: it cancels to ‖r‖ ≈ 10⁻³‖b‖ on real gradients, and formed in f32 (on the
+ * GPU, or in Gram space as p⁰ − K_{:,S}c, as this engine did before) the correlations carry errors of
+ * ~10⁻⁴ of p⁰ — enough to reorder near-ties: on a Fashion-MNIST class that engine ended 4 % above the
+ * reference's objective. Formed in float64 and rounded once, r is as exact as f32 can hold it.
+ *
+ * Read-backs: every GPU→CPU read-back (and every wait on a submit's error scopes) costs ~11 ms in Deno,
+ * more than an iteration's work. So the CPU runs ahead of the GPU: after queueing a pass it scores the
+ * pool in float64 against that pass's residual, guesses the pick, processes it and queues the next
+ * pass — up to `ahead` passes in one step, submitted with one read-back (`Step.readBack`). Then it
+ * checks each guess against the window's float64 pick; the first wrong guess and everything after it
+ * are undone (Cholesky marks, mask entries) and the true pick is processed instead. Picks, weights and
+ * their order are exactly those of one pass per iteration; a wrong guess only costs a wasted pass.
+ * `ahead` follows the last batch's run of right guesses (+2), so wasted passes stay few.
  */
 import type { Gpu } from "../gpu/device.ts";
 import { Step } from "../gpu/step.ts";
 import { type Tensor, tensor } from "../gpu/tensor.ts";
-import { decodeMaskedArgmax, encodeMaskedArgmax } from "../gpu/ops/masked_argmax.ts";
-import { encodeColSum } from "../gpu/ops/reduce_cols.ts";
+import { encodeMaskedArgmax } from "../gpu/ops/masked_argmax.ts";
 import * as omp from "../gpu/ops/omp.ts";
 import { throwIfAborted } from "../errors.ts";
 import { Cholesky } from "./cholesky.ts";
 import { addRow, type CpuFeatures, featureDim, gramEntry, rowDot } from "./features.ts";
-import {
-  checkGramColumns,
-  emptyOmpResult,
-  type OmpOptions,
-  type OmpProblem,
-  type OmpResult,
-  slotCapacity,
-} from "./omp_gpu.ts";
+import { emptyOmpResult, type OmpOptions, type OmpProblem, type OmpResult, slotCapacity } from "./omp_gpu.ts";
 
 const NONE = 0xffffffff;
+/** Capacities of omp_collect's lists. */
+const LISTS: omp.CollectLayout = { window: 128, pool: 512 };
+const STRIDE = omp.collectStride(LISTS);
+/** Most passes queued per read-back. */
+const MAX_AHEAD = 32;
+/** f32 unit roundoff, and the safety factor on the rounding bounds. */
+const U = 2 ** -24;
+const SAFE = 1.05;
 
-/** The GPU side of one run: correlations, mask, pick, and the per-slot coefficients. */
-interface Device {
-  corr: Tensor;
-  mask: Tensor<"u32">;
-  pick: Tensor<"u32">;
-  coef: Tensor;
-  sel: Tensor<"u32">;
-  state: omp.OmpState;
-  /** Records p = p⁰ − K_{:,S}c (after adding the Gram column of the accepted pick at `slot`). */
-  update(step: Step, slot: number, accepted: boolean): void;
-  dispose(): void;
+interface Atom {
+  row: number;
+  slot: number;
+  /** ⟨g_row, b⟩ */
+  q: number;
 }
 
-/** Runs OMP with float64 Cholesky on the CPU (`cpu` holds the problem's rows, as the GPU tensors do). */
+/** The CPU side of the iteration: what a rollback restores. */
+interface State {
+  active: Atom[];
+  c: Float64Array;
+  /** Picks processed (each takes one iteration slot). */
+  slot: number;
+  /** Residual b − G_Sᵀc in float64 (length featureDim). */
+  r: Float64Array;
+}
+
+/** Runs OMP with float64 algebra on the CPU (`cpu` holds the problem's rows, as the GPU tensors do). */
 export async function ompHybrid(
   gpu: Gpu,
   problem: OmpProblem,
@@ -57,54 +79,179 @@ export async function ompHybrid(
   if (k < 1 || n === 0) return emptyOmpResult();
   const cap = slotCapacity(n, k, opts.spareSlots);
   const lambda = opts.lambda ?? 0;
-  const b = new Float64Array(featureDim(cpu));
+  const dim = featureDim(cpu);
+  const b = new Float64Array(dim);
   for (let i = 0; i < n; i++) addRow(cpu, i, 1, b);
-  const dev = await setUp(gpu, problem, n, cap);
-  try {
-    const chol = new Cholesky(cap);
-    const active: { row: number; slot: number; q: number }[] = [];
-    let c: Float64Array = new Float64Array(0);
-    let pick = await argmax(gpu, dev);
-    let slot = 0;
-    for (; slot < cap && active.length < k; slot++) {
-      throwIfAborted(opts.signal);
-      if (!pick) break;
-      const j = pick.index;
-      dev.mask.gpu.device.queue.writeBuffer(dev.mask.buffer, 4 * j, new Uint32Array([1]));
-      const kS = active.map((a) => gramEntry(cpu, a.row, j));
-      const accepted = chol.append(kS, gramEntry(cpu, j, j) + lambda);
-      if (accepted) active.push({ row: j, slot, q: rowDot(cpu, j, b) });
-      c = solveNonNegative(chol, active);
-      opts.progress?.(active.length, k);
-      if (active.length >= k) break;
-      const coef = new Float32Array(cap);
-      const sel = new Uint32Array(cap).fill(NONE);
-      active.forEach((a, i) => {
-        coef[a.slot] = c[i];
-        sel[a.slot] = a.row;
-      });
-      dev.coef.write(coef);
-      dev.sel.write(sel);
-      const step = new Step(gpu, `omp iteration ${slot}`);
-      dev.update(step, slot, accepted);
-      encodeMaskedArgmax(step, dev.corr, dev.mask, dev.pick, { positiveOnly: true });
-      await step.submit();
-      pick = decodeMaskedArgmax(await dev.pick.read());
+  const norms = Float64Array.from({ length: n }, (_, i) => Math.sqrt(Math.max(0, gramEntry(cpu, i, i))));
+  const dev = setUp(gpu, problem, cpu, norms, opts.denseF16);
+  const chol = new Cholesky(cap);
+  const masked = new Uint8Array(n);
+  let st: State = { active: [], c: new Float64Array(0), slot: 0, r: Float64Array.from(b) };
+  let pool: ArrayLike<number> = [];
+  let ahead = 4;
+  /** Histogram levels per octave of the pool (adapted so that the pool's cut falls mid-histogram). */
+  let scale = 4;
+  const stats = { readBacks: 0, passes: 0, guessed: 0, confirmed: 0, uncertified: 0 };
+
+  /** Processes pick j: the factor, the non-negative weights, the residual. */
+  const absorb = (s: State, j: number): State => {
+    masked[j] = 1;
+    const kS = s.active.map((a) => gramEntry(cpu, a.row, j));
+    const active = s.active.slice();
+    if (chol.append(kS, gramEntry(cpu, j, j) + lambda)) {
+      active.push({ row: j, slot: s.slot, q: rowDot(cpu, j, b) });
     }
-    const keep = active.map((a, i) => [a.row, c[i]] as const).filter(([, w]) => w > 0);
+    const c = solveNonNegative(chol, active);
+    const r = Float64Array.from(b);
+    active.forEach((a, i) => addRow(cpu, a.row, -c[i], r));
+    return { active, c, slot: s.slot + 1, r };
+  };
+
+  /**
+   * The float64 argmax of ⟨gᵢ, r⟩ > 0 over `rows` (lowest index on ties), or −1; rows masked now are
+   * skipped when `skipMasked` (a window was already masked for its own pass, by the kernel).
+   */
+  const best = (
+    rows: ArrayLike<number>,
+    r: Float64Array,
+    skipMasked = true,
+  ): { row: number; value: number } => {
+    let row = -1;
+    let value = 0;
+    for (let m = 0; m < rows.length; m++) {
+      const i = rows[m];
+      if (skipMasked && masked[i]) continue;
+      const v = rowDot(cpu, i, r);
+      if (v > value || (v === value && row >= 0 && i < row)) [row, value] = [i, v];
+    }
+    return { row, value };
+  };
+
+  /** The pick of the pass recorded at word `at` that saw residual r: float64 over its window. */
+  const certify = (words: Uint32Array, at: number, r: Float64Array): number => {
+    const count = words[at + 2];
+    if (count > LISTS.window) {
+      stats.uncertified++;
+      return words[at] === NONE ? -1 : words[at];
+    }
+    return best(words.subarray(at + 4, at + 4 + count), r, false).row;
+  };
+
+  try {
+    for (;;) {
+      throwIfAborted(opts.signal);
+      // Queue up to `ahead` passes; after each, guess the next pick from the pool and process it.
+      dev.begin();
+      const passes: { state: State; guess: number; mark: number }[] = [];
+      let s = st;
+      for (let q = 0; q < ahead; q++) {
+        dev.pass(q, s, scale);
+        stats.passes++;
+        const guess = q + 1 < ahead ? best(pool, s.r).row : -1;
+        passes.push({ state: s, guess, mark: guess >= 0 ? chol.mark() : -1 });
+        if (guess < 0) break;
+        stats.guessed++;
+        s = absorb(s, guess);
+        dev.maskInStream(guess);
+        if (s.active.length >= k || s.slot >= cap) break;
+      }
+      const words = await dev.finish();
+      stats.readBacks++;
+      // Check the guesses in order; the first wrong one is undone with everything after it.
+      let q = 0;
+      let truth = -1;
+      for (; q < passes.length; q++) {
+        truth = certify(words, q * STRIDE, passes[q].state.r);
+        if (passes[q].guess < 0 || passes[q].guess !== truth) break;
+        stats.confirmed++;
+      }
+      if (q === passes.length) {
+        // Every guess held, and the last one filled the budget or the slots.
+        st = s;
+        chol.commit();
+        opts.progress?.(st.active.length, k);
+        break;
+      }
+      if (passes[q].guess >= 0) {
+        chol.undo(passes[q].mark);
+        for (let u = q; u < passes.length && passes[u].guess >= 0; u++) {
+          masked[passes[u].guess] = 0;
+          dev.setMask(passes[u].guess, 0);
+        }
+      }
+      chol.commit();
+      st = passes[q].state;
+      pool = lists(words, q * STRIDE);
+      const cut = poolCut(words, q * STRIDE);
+      if (cut < 8) scale = Math.min(1024, scale * 2);
+      else if (cut > 40) scale = Math.max(1, scale / 2);
+      ahead = Math.min(MAX_AHEAD, q + 2);
+      if (truth < 0) break;
+      st = absorb(st, truth);
+      dev.setMask(truth, 1);
+      opts.progress?.(st.active.length, k);
+      if (st.active.length >= k || st.slot >= cap) break;
+    }
+    const keep = st.active.map((a, i) => [a.row, st.c[i]] as const).filter(([, w]) => w > 0);
     return {
       indices: Uint32Array.from(keep, (x) => x[0]),
       weights: Float32Array.from(keep, (x) => x[1]),
-      iterations: slot + 1,
+      iterations: st.slot,
       unresolvedNegatives: 0,
+      readBacks: stats.readBacks,
+      passes: stats.passes,
+      f32Picks: stats.uncertified,
     };
   } finally {
     dev.dispose();
   }
 }
 
+/**
+ * Whether a dense problem's pass reads an f16 copy of g: when asked, or by default from 2²⁰ entries on
+ * (where the pass is bound by memory) — both only if the adapter has shader-f16 and every entry is finite
+ * (checked by the caller's readFeatures).
+ */
+function useF16(gpu: Gpu, cpu: { n: number; d: number; g: Float32Array }, f16: boolean | undefined): boolean {
+  if (!gpu.features.has("shader-f16") || maxAbs(cpu.g) === 0) return false;
+  return f16 ?? cpu.n * cpu.d >= 2 ** 20;
+}
+
+function maxAbs(x: Float32Array): number {
+  let m = 0;
+  for (let i = 0; i < x.length; i++) m = Math.max(m, Math.abs(x[i]));
+  return m;
+}
+
+/** Both lists of the record at `at`, as one candidate list (duplicates are harmless). */
+function lists(words: Uint32Array, at: number): Uint32Array {
+  const w = Math.min(words[at + 2], LISTS.window);
+  const p = Math.min(words[at + 3], LISTS.pool);
+  const out = new Uint32Array(w + p);
+  out.set(words.subarray(at + 4, at + 4 + w));
+  out.set(words.subarray(at + 4 + LISTS.window, at + 4 + LISTS.window + p), w);
+  return out;
+}
+
+/** The deepest histogram level the pool of the record at `at` kept (−1: none). */
+function poolCut(words: Uint32Array, at: number): number {
+  let cum = 0;
+  const h = at + 4 + LISTS.window + LISTS.pool;
+  for (let l = 0; l < 64; l++) {
+    cum += words[h + l];
+    if (cum > LISTS.pool) return l - 1;
+  }
+  return 63;
+}
+
+function norm(v: Float64Array): number {
+  let s = 0;
+  for (let i = 0; i < v.length; i++) s += v[i] * v[i];
+  return Math.sqrt(s);
+}
+
 /** Ridge weights of the active set; while one is negative, drop the most negative atom and re-solve. */
-function solveNonNegative(chol: Cholesky, active: { row: number; slot: number; q: number }[]): Float64Array {
+function solveNonNegative(chol: Cholesky, active: Atom[]): Float64Array {
   for (;;) {
     const c = chol.solve(active.map((a) => a.q));
     let worst = -1;
@@ -115,61 +262,133 @@ function solveNonNegative(chol: Cholesky, active: { row: number; slot: number; q
   }
 }
 
-async function argmax(gpu: Gpu, dev: Device): Promise<{ index: number; value: number } | null> {
-  const step = new Step(gpu, "omp first pick");
-  encodeMaskedArgmax(step, dev.corr, dev.mask, dev.pick, { positiveOnly: true });
-  await step.submit();
-  return decodeMaskedArgmax(await dev.pick.read());
+/** The GPU side of one run: a batch of passes is one step, submitted with its read-back. */
+interface Device {
+  /** Starts a batch. */
+  begin(): void;
+  /** Records correlation pass `q` of the batch on state s's residual (its record: out at q·STRIDE). */
+  pass(q: number, s: State, scale: number): void;
+  /** Masks a row from the next recorded pass on (a guess processed between passes). */
+  maskInStream(row: number): void;
+  /** Submits the batch and returns its records. */
+  finish(): Promise<Uint32Array>;
+  /** Sets a mask entry before the next batch. */
+  setMask(row: number, value: number): void;
+  dispose(): void;
 }
 
-/** GPU buffers and the per-iteration correlation update for a factored or dense problem. */
-async function setUp(gpu: Gpu, problem: OmpProblem, n: number, cap: number): Promise<Device> {
+/**
+ * GPU buffers and the correlation pass: r is staged per pass (f32, in the kernel's layout) and copied
+ * into place inside the step, so the passes of a batch see their own residuals.
+ */
+function setUp(
+  gpu: Gpu,
+  problem: OmpProblem,
+  cpu: CpuFeatures,
+  norms: Float64Array,
+  f16: boolean | undefined,
+): Device {
+  const n = cpu.n;
   const owned: Tensor<"u32" | "f32">[] = [];
   const own = <T extends Tensor<"u32" | "f32">>(t: T) => (owned.push(t), t);
-  const f = (len: number, label: string) => own(tensor(gpu, new Float32Array(len), [len], label));
-  const ctl = own(tensor(gpu, new Uint32Array(8), [8], "omp.ctl"));
+  const f32 = (len: number, label: string) => own(tensor(gpu, new Float32Array(len), [len], label));
+  const out = own(tensor(gpu, new Uint32Array(MAX_AHEAD * STRIDE), [MAX_AHEAD * STRIDE], "omp.out"));
+  const zeros = new Uint32Array(MAX_AHEAD * STRIDE);
   const pick = own(tensor(gpu, new Uint32Array(2), [2], "omp.pick"));
-  const sel = own(tensor(gpu, new Uint32Array(cap).fill(NONE), [cap], "omp.sel"));
-  const coef = f(cap, "omp.coef");
   const mask = own(tensor(gpu, new Uint32Array(n), [n], "omp.mask"));
-  const corr = f(n, "omp.corr");
-  const p0 = f(n, "omp.p0");
-  const state = { ctl, pick, sel, coef, mask, corr, p0 } as unknown as omp.OmpState;
-  const base = { n, d: 0, dh: 0, cap, slot: 0, k: cap, lambda: 0, bias: 0 };
-  const dispose = () => owned.forEach((t) => t.dispose());
-  const shared = { corr, mask, pick, coef, sel, state, dispose };
-  if (problem.kind === "factored") {
-    try {
-      checkGramColumns(gpu, n, cap);
-    } catch (e) {
-      dispose();
-      throw e;
-    }
-    const kcols = own(tensor(gpu, new Float32Array(n * cap), [n, cap], "omp.kcols"));
-    p0.write(problem.p0);
-    corr.write(problem.p0);
-    const p = { ...base, d: problem.e.shape[1], dh: problem.h.shape[1], bias: problem.bias ? 1 : 0 };
-    return {
-      ...shared,
-      update(step, slot, accepted) {
-        if (accepted) omp.encodeGramColumn(step, { ...p, slot }, state, problem.e, problem.h, kcols);
-        omp.encodeGramResidual(step, { ...p, slot }, state, kcols);
-      },
+  const one = own(tensor(gpu, new Uint32Array([1]), [1], "omp.one"));
+  const corr = f32(n, "omp.corr");
+  const normsT = own(tensor(gpu, Float32Array.from(norms, (x) => x * (1 + 2 * U)), [n], "omp.norms"));
+  const bufs = { corr, mask, norms: normsT, out };
+  const base = { n, d: 0, dh: 0, cap: 1, slot: 0, k: 1, lambda: 0, bias: 0 };
+  /** Writes r in the kernel's layout at `at` of the stage; records the pass given r's tensor. */
+  let layout: (r: Float64Array, stage: Float32Array, at: number) => void;
+  let record: (step: Step, r: Tensor) => void;
+  let rlen: number;
+  /** Rounding bound of every correlation, per unit of ‖gᵢ‖·‖r‖. */
+  let gamma: number;
+  if (problem.kind === "factored" && cpu.kind === "factored") {
+    const [c, dh] = [cpu.c, cpu.dh];
+    const cp = 4 * Math.ceil(c / 4);
+    rlen = (dh + 1) * cp;
+    const np = 4 * Math.ceil(n / 4);
+    const ht = new Float32Array(dh * np);
+    for (let i = 0; i < n; i++) for (let b = 0; b < dh; b++) ht[b * np + i] = cpu.h[i * dh + b];
+    const htT = own(tensor(gpu, ht, [dh, np], "omp.ht"));
+    layout = (r, stage, at) => {
+      for (let a = 0; a < c; a++) {
+        for (let b = 0; b < dh; b++) stage[at + b * cp + a] = r[a * dh + b];
+        stage[at + dh * cp + a] = cpu.bias ? r[c * dh + a] : 0;
+      }
     };
+    const p = { ...base, d: c, dh, bias: cpu.bias ? 1 : 0 };
+    record = (step, r) => omp.encodeFactoredCorr(step, p, problem.e, htT, r, corr);
+    gamma = SAFE * (c + dh + 4) * U;
+  } else if (problem.kind === "dense" && cpu.kind === "dense" && useF16(gpu, cpu, f16)) {
+    // f16 copy of g, prescaled by a power of two so that its largest entry sits just under 2¹⁴.
+    const d = cpu.d;
+    const dp = 4 * Math.ceil(d / 4);
+    rlen = dp;
+    const big = maxAbs(cpu.g);
+    const s = 2 ** (13 - Math.floor(Math.log2(big)));
+    const h16 = new Float16Array(n * dp);
+    for (let i = 0; i < n; i++) for (let c = 0; c < d; c++) h16[i * dp + c] = cpu.g[i * d + c] * s;
+    const g16 = own(tensor(gpu, new Uint32Array(h16.buffer), [(n * dp) / 2], "omp.g16"));
+    layout = (r, stage, at) => {
+      for (let c = 0; c < d; c++) stage[at + c] = r[c];
+    };
+    record = (step, r) => omp.encodeRowdotF16(step, { ...base, d: dp }, g16, r, corr);
+    // The pass sees s·g̃, so its bound is per unit of s‖gᵢ‖·‖r‖: f16 storage (2⁻¹¹ relative, plus a
+    // subnormal floor of 2⁻²⁵ per entry — at most 2⁻²⁵·√d·‖r‖, folded into the norms as 2⁻¹⁴·√d) and the
+    // f32 sum of d products.
+    gamma = SAFE * (2 ** -11 + (d + 4) * U);
+    normsT.write(Float32Array.from(norms, (x) => (x * s + 2 ** -14 * Math.sqrt(d)) * (1 + 2 * U)));
+  } else if (problem.kind === "dense") {
+    const d = problem.g.shape[1];
+    rlen = d;
+    const ctl = own(tensor(gpu, new Uint32Array(8), [8], "omp.ctl"));
+    const sel = own(tensor(gpu, new Uint32Array(1).fill(NONE), [1], "omp.sel"));
+    const state = { ctl, pick, sel, corr } as unknown as omp.OmpState;
+    layout = (r, stage, at) => stage.set(r, at);
+    record = (step, r) => omp.encodeDirectCorr(step, { ...base, d }, state, problem.g, r);
+    gamma = SAFE * (d + 4) * U;
+  } else {
+    owned.forEach((t) => t.dispose());
+    throw new Error("ompHybrid: the CPU features and the GPU problem are of different kinds");
   }
-  const d = problem.g.shape[1];
-  const target = f(d, "omp.target");
-  const r = f(d, "omp.r");
-  const p = { ...base, d };
-  const step = new Step(gpu, "omp init");
-  encodeColSum(step, problem.g, target); // b = Σᵢ gᵢ
-  omp.encodeDirectCorr(step, p, state, problem.g, target); // p⁰ = G b, into corr
-  await step.submit();
+  const r = f32(rlen, "omp.r");
+  const staged = f32(MAX_AHEAD * rlen, "omp.r.staged");
+  const stage = new Float32Array(MAX_AHEAD * rlen);
+  let step: Step | null = null;
   return {
-    ...shared,
-    update(step, slot) {
-      omp.encodeDirectResidual(step, { ...p, slot }, state, problem.g, target, r);
-      omp.encodeDirectCorr(step, { ...p, slot }, state, problem.g, r);
+    begin() {
+      step = new Step(gpu, "omp passes");
+      gpu.device.queue.writeBuffer(out.buffer, 0, zeros);
     },
+    pass(q, s, scale) {
+      // Each pass goes to the GPU at once (Step.flush), so it runs while the CPU guesses the next pick.
+      layout(s.r, stage, q * rlen);
+      gpu.device.queue.writeBuffer(staged.buffer, 4 * q * rlen, stage, q * rlen, rlen);
+      step!.copy(staged, r, 4 * rlen, 4 * q * rlen);
+      record(step!, r);
+      encodeMaskedArgmax(step!, corr, mask, pick, { positiveOnly: true });
+      step!.copy(pick, out, 8, 0, 4 * q * STRIDE);
+      omp.encodeCollect(step!, LISTS, { n, base: q * STRIDE, slack: gamma * norm(s.r), scale }, bufs);
+      step!.flush();
+    },
+    maskInStream(row) {
+      step!.copy(one, mask, 4, 0, 4 * row);
+    },
+    async finish() {
+      const st = step!;
+      step = null;
+      const words = st.readBack(out);
+      await st.submit();
+      return await words;
+    },
+    setMask(row, value) {
+      gpu.device.queue.writeBuffer(mask.buffer, 4 * row, new Uint32Array([value]));
+    },
+    dispose: () => owned.forEach((t) => t.dispose()),
   };
 }

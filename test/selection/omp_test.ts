@@ -203,3 +203,63 @@ Deno.test("hybrid Batch-OMP (float64 Cholesky on the CPU) picks the reference's 
   [e, h].forEach((t) => t.dispose());
   assert.deepEqual([...fgot.indices], [...fref.indices], "factored");
 });
+
+Deno.test("hybrid Batch-OMP runs ahead of the GPU (fewer read-backs than iterations) with the reference's picks", async () => {
+  const { ompHybrid } = await import("../../src/selection/omp_hybrid.ts");
+  const gpu = await testGpu();
+  // Dense, λ = 0 and λ > 0; then the drop-heavy problem (guesses are undone across Givens removals).
+  const rng = new Rng(1); // the repair test's problem, which drops atoms
+  const drops = new Float32Array(150 * 60);
+  const base = rng.normals(60);
+  for (let i = 0; i < 150; i++) {
+    for (let c = 0; c < 60; c++) drops[i * 60 + c] = base[c] * (i % 3 === 0 ? -0.5 : 1) + rng.normal() * 0.5;
+  }
+  const cases: [string, Float32Array, number, number, number, number, boolean][] = [
+    ["dense λ=0.5", problem(12, 300, 48), 300, 48, 40, 0.5, false],
+    ["dense λ=0", problem(13, 250, 60), 250, 60, 50, 0, false],
+    ["drops", drops, 150, 60, 25, 0.1, false],
+    // The f16 pass (re-checked in float64), d not a multiple of 4.
+    ["dense f16 λ=0.5", problem(14, 300, 45), 300, 45, 40, 0.5, true],
+    ["dense f16 λ=0", problem(15, 200, 70), 200, 70, 60, 0, true],
+  ];
+  for (const [what, gv, n, d, k, lambda, denseF16] of cases) {
+    if (denseF16 && !gpu.features.has("shader-f16")) continue;
+    const ref = ompReference(gv, n, d, { k, lambda });
+    if (what === "drops") assert.ok(ref.iterations > ref.indices.length, "the problem must exercise a drop");
+    const g = tensor(gpu, gv, [n, d]);
+    const got = await ompHybrid(gpu, { kind: "dense", g }, { kind: "dense", g: gv, n, d }, {
+      k,
+      lambda,
+      denseF16,
+    });
+    g.dispose();
+    assert.deepEqual([...got.indices], [...ref.indices], `${what}: same picks in the same order`);
+    assertClose(`${what} weights`, got.weights, ref.weights, { atol: 1e-6, rtol: 1e-5 });
+    assert.ok(
+      got.readBacks! < got.iterations,
+      `${what}: ${got.readBacks} read-backs for ${got.iterations} iterations`,
+    );
+    assert.equal(got.f32Picks, 0);
+  }
+  // Factored, with C and D that are not multiples of 4.
+  const [n, c, dh, k] = [256, 7, 19, 40];
+  const ev = new Float32Array(n * c);
+  for (let i = 0; i < n; i++) {
+    for (let a = 0; a < c; a++) ev[i * c + a] = rng.next() * 0.3 - (a === i % c ? 0.6 : 0);
+  }
+  const hv = Float32Array.from(rng.normals(n * dh), Math.abs);
+  const mg = materialise(ev, hv, n, c, dh);
+  const fd = c * (dh + 1);
+  const ref = ompReference(mg, n, fd, { k, lambda: 0.5 });
+  const [e, h] = [tensor(gpu, ev, [n, c]), tensor(gpu, hv, [n, dh])];
+  const cpu = { kind: "factored" as const, e: ev, h: hv, n, c, dh, bias: true };
+  const p0 = targetCorrelations(mg, n, fd);
+  const got = await ompHybrid(gpu, { kind: "factored", e, h, bias: true, p0 }, cpu, { k, lambda: 0.5 });
+  [e, h].forEach((t) => t.dispose());
+  assert.deepEqual([...got.indices], [...ref.indices], "factored: same picks in the same order");
+  assertClose("factored weights", got.weights, ref.weights, { atol: 1e-6, rtol: 1e-5 });
+  assert.ok(
+    got.readBacks! < got.iterations,
+    `factored: ${got.readBacks} read-backs for ${got.iterations} iterations`,
+  );
+});

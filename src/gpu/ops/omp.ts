@@ -18,6 +18,9 @@ import downdate from "../../../shaders/omp_downdate.wgsl" with { type: "text" };
 import refineResidual from "../../../shaders/omp_refine_residual.wgsl" with { type: "text" };
 import refineApply from "../../../shaders/omp_refine_apply.wgsl" with { type: "text" };
 import rowdot from "../../../shaders/omp_rowdot.wgsl" with { type: "text" };
+import factoredCorr from "../../../shaders/omp_factored_corr.wgsl" with { type: "text" };
+import collect from "../../../shaders/omp_collect.wgsl" with { type: "text" };
+import rowdotF16 from "../../../shaders/omp_rowdot_f16.wgsl" with { type: "text" };
 import type { KernelSpec } from "../pipelines.ts";
 import { ceilDiv, type Step } from "../step.ts";
 import type { Tensor } from "../tensor.ts";
@@ -79,6 +82,30 @@ export const OMP_REFINE_RESIDUAL = spec("omp_refine_residual", refineResidual, [
 ]);
 export const OMP_ROWDOT = spec("omp_rowdot", rowdot, ["read", "read", "read", "read", "read", "write"]);
 export const OMP_REFINE_APPLY = spec("omp_refine_apply", refineApply, ["read", "read", "write"]);
+/** Needs the shader-f16 feature; the directive must precede omp_common's declarations. */
+export const OMP_ROWDOT_F16: KernelSpec = {
+  ...spec("omp_rowdot_f16", rowdotF16, ["read", "read", "write"]),
+  code: `enable f16;\n${common}\n${rowdotF16}`,
+};
+export const OMP_FACTORED_CORR = spec("omp_factored_corr", factoredCorr, ["read", "read", "read", "write"]);
+
+/** omp_collect's two passes; they have their own Params (not one of the all-GPU engine's kernels). */
+const collectSpec = (entry: string): KernelSpec => ({
+  name: "omp_collect",
+  code: collect,
+  entry,
+  bindings: ["uniform", "read", "read", "read", "write"],
+});
+export const OMP_COLLECT_HIST = collectSpec("hist");
+export const OMP_COLLECT = collectSpec("collect");
+
+/** Mirrors `struct Params` in omp_collect.wgsl. */
+export const OMP_COLLECT_PARAMS: ParamsLayout = [
+  ["n", "u32"],
+  ["base", "u32"],
+  ["slack", "f32"],
+  ["scale", "f32"],
+];
 
 /** Every OMP kernel (for the Params-layout test). */
 export const OMP_KERNELS = [
@@ -95,6 +122,8 @@ export const OMP_KERNELS = [
   OMP_REFINE_RESIDUAL,
   OMP_REFINE_APPLY,
   OMP_ROWDOT,
+  OMP_FACTORED_CORR,
+  OMP_ROWDOT_F16,
 ];
 
 /** Mirrors `struct Params` in every omp_*.wgsl. */
@@ -257,4 +286,59 @@ export function encodeRepairPick(step: Step, p: OmpParams, s: OmpState, countOnl
 export function encodeDowndate(step: Step, p: OmpParams, s: OmpState): void {
   const params = packParams(OMP_PARAMS, { ...p });
   step.dispatch(OMP_DOWNDATE, {}, params, [s.w, s.ctl, s.sel, s.ainv], { indirect: s.args, offset: 0 });
+}
+
+/**
+ * Factored (hybrid engine): corr = ⟨gᵢ, r⟩ from e (n, C), ht = hᵀ (D, 4⌈n/4⌉) and rt, r class-minor and
+ * class-padded (D + 1, 4⌈C/4⌉).
+ */
+export function encodeFactoredCorr(
+  step: Step,
+  p: OmpParams,
+  e: Tensor,
+  ht: Tensor,
+  rt: Tensor,
+  corr: Tensor,
+): void {
+  const params = packParams(OMP_PARAMS, { ...p });
+  const groups = grid1d(step.gpu, ceilDiv(ceilDiv(p.n, 8), 8));
+  step.dispatch(OMP_FACTORED_CORR, {}, params, [e, ht, rt, corr], groups);
+}
+
+/**
+ * Dense (hybrid engine): corr = G̃ r with G̃ the f16 copy of g, rows padded to dp = 4⌈d/4⌉ (p.d = dp),
+ * held as packed pairs in a u32 tensor; r (dp) f32.
+ */
+export function encodeRowdotF16(step: Step, p: OmpParams, g16: Tensor<"u32">, r: Tensor, corr: Tensor): void {
+  const params = packParams(OMP_PARAMS, { ...p });
+  step.dispatch(OMP_ROWDOT_F16, {}, params, [g16, r, corr], grid1d(step.gpu, ceilDiv(p.n, ROWDOT_ROWS)));
+}
+
+/** Capacities of omp_collect's two lists. */
+export interface CollectLayout {
+  window: number;
+  pool: number;
+}
+
+/** Words of one omp_collect record: winner, its bits, two counts, the two lists, the 64-level histogram. */
+export function collectStride(l: CollectLayout): number {
+  return 4 + l.window + l.pool + 64;
+}
+
+/**
+ * The window and pool lists of one pass into out[base..] (out[base], out[base + 1] must already hold the
+ * masked_argmax winner, and the counts and histogram zero).
+ */
+export function encodeCollect(
+  step: Step,
+  l: CollectLayout,
+  v: { n: number; base: number; slack: number; scale: number },
+  bufs: { corr: Tensor; mask: Tensor<"u32">; norms: Tensor; out: Tensor<"u32"> },
+): void {
+  const params = packParams(OMP_COLLECT_PARAMS, v);
+  const bindings = [bufs.corr, bufs.mask, bufs.norms, bufs.out];
+  const groups = grid1d(step.gpu, ceilDiv(v.n, WG));
+  const constants = { WINDOW: l.window, POOL: l.pool };
+  step.dispatch(OMP_COLLECT_HIST, constants, params, bindings, groups);
+  step.dispatch(OMP_COLLECT, constants, params, bindings, groups);
 }
