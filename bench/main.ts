@@ -20,6 +20,19 @@ const VALUE_OPTIONS = new Set([
   "--sse",
   "--events",
   "--interval",
+  // selection
+  "--part",
+  "--seeds",
+  "--epochs",
+  "--budgets",
+  "--strategies",
+  "--limit",
+  "--nfg-warm",
+  // scaleout
+  "--runs",
+  "--latency",
+  "--strategy",
+  "--only",
 ]);
 // Benchmark names are the arguments that are neither options nor an option's value.
 const names = Deno.args.filter((a, i) => !a.startsWith("-") && !VALUE_OPTIONS.has(Deno.args[i - 1]));

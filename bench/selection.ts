@@ -27,10 +27,10 @@ import { ompGpu } from "../src/selection/omp_gpu.ts";
 import { ompHybrid } from "../src/selection/omp_hybrid.ts";
 import { ompObjective, ompReference } from "../src/selection/omp_reference.ts";
 import { Rng } from "../src/util/rng.ts";
-import { provenance, table } from "./util.ts";
+import { argValue, provenance, table } from "./util.ts";
 
 const args = Deno.args;
-const opt = (name: string, def: string) => args.find((a) => a.startsWith(`--${name}=`))?.split("=")[1] ?? def;
+const opt = (name: string, def: string) => argValue(args, `--${name}`) ?? def;
 const quick = args.includes("--quick");
 const part = opt("part", "all");
 
