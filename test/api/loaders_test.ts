@@ -139,3 +139,61 @@ Deno.test("list queries: SQL statements do not grow with the page size", opts, a
     await fresh.drop();
   }
 });
+
+Deno.test("Run.worker: one listing of the workers per page, whatever the page size", opts, async () => {
+  const statements: string[] = [];
+  const fresh = await freshDb();
+  const s = await testServer({ db: { ...fresh.config, onQuery: (q) => statements.push(q) }, worker: false });
+  try {
+    const svc = s.service;
+    const [ds] = await svc.db.insert(datasets).values(
+      { name: "loaders-w", source: "test", numTrain: 50, numClasses: 2, status: "READY" },
+    ).returning();
+    for (const id of ["w-a", "w-b"]) {
+      await svc.registerWorker({
+        id,
+        host: "h",
+        pid: 1,
+        adapter: "a",
+        concurrency: 1,
+        limits: {},
+        version: "0",
+      });
+    }
+    await svc.workerStopped("w-b");
+    for (let r = 0; r < 6; r++) {
+      await svc.db.insert(runs).values({
+        kind: "TRAINING",
+        datasetId: ds.id,
+        strategy: "random",
+        budget: "10",
+        params: { model: "mlp" },
+        status: r % 2 ? "SUCCEEDED" : "RUNNING",
+        workerId: r % 2 ? "w-b" : "w-a",
+      });
+    }
+    const page = async (first: number) => {
+      const before = statements.length;
+      const r = await s.gql<{ runs: { edges: { node: { worker: { id: string; state: string } } }[] } }>(
+        `{ runs(first: ${first}) { edges { node { worker { id state } } } } }`,
+      );
+      assert.equal(r.errors, undefined, JSON.stringify(r.errors));
+      return { n: statements.length - before, workers: r.data!.runs.edges.map((e) => e.node.worker) };
+    };
+    const one = await page(1);
+    const all = await page(6);
+    // Newest first: runs 5, 3, 1 ran on w-b (stopped), 4, 2, 0 run on w-a.
+    assert.deepEqual(all.workers.map((w) => `${w.id} ${w.state}`), [
+      "w-b STOPPED",
+      "w-a ALIVE",
+      "w-b STOPPED",
+      "w-a ALIVE",
+      "w-b STOPPED",
+      "w-a ALIVE",
+    ]);
+    assert.equal(all.n, one.n, `page of 1: ${one.n} statements, page of 6: ${all.n}\n`);
+  } finally {
+    await s.stop();
+    await fresh.drop();
+  }
+});

@@ -1,7 +1,8 @@
 /** Worker: the GPU workers taking runs (`gradsift worker`, or the one inside `gradsift serve`). */
 import type { WorkerRow } from "../../db/schema.ts";
 import type { WorkerState } from "../../runs/service.ts";
-import { builder } from "../builder.ts";
+import { builder, type Ctx } from "../builder.ts";
+import { BatchLoader } from "../loaders.ts";
 import { RunRef } from "./run.ts";
 
 export const WorkerStateEnum = builder.enumType("WorkerState", {
@@ -44,16 +45,30 @@ builder.queryFields((t) => ({
   }),
 }));
 
+/**
+ * `Run.worker` for a page of runs: one listing of the workers per batch (a loader kept beside the
+ * request's other loaders), not one per run.
+ */
+const workerLoaders = new WeakMap<Ctx["loaders"], BatchLoader<string, WorkerItem | null>>();
+
+function workerLoader(ctx: Ctx): BatchLoader<string, WorkerItem | null> {
+  let l = workerLoaders.get(ctx.loaders);
+  if (!l) {
+    l = new BatchLoader(async () => {
+      const all = await ctx.service.listWorkers(ctx.service.workerStaleSeconds);
+      return new Map(all.map((w) => [w.id, w]));
+    }, () => null);
+    workerLoaders.set(ctx.loaders, l);
+  }
+  return l;
+}
+
 builder.objectField(RunRef, "worker", (t) =>
   t.field({
     type: WorkerRef,
     nullable: true,
     description: "The worker running it, or that ran it last.",
-    resolve: async (r, _a, ctx) => {
-      if (!r.workerId) return null;
-      const all = await ctx.service.listWorkers(ctx.service.workerStaleSeconds);
-      return all.find((w) => w.id === r.workerId) ?? null;
-    },
+    resolve: async (r, _a, ctx) => r.workerId ? await workerLoader(ctx).load(r.workerId) : null,
   }));
 
 builder.objectField(RunRef, "attempts", (t) =>
