@@ -2,7 +2,7 @@
 import type { RunRow } from "../../db/schema.ts";
 import type { RunParams } from "../../runs/params.ts";
 import type { RunFilter } from "../../runs/service.ts";
-import { builder } from "../builder.ts";
+import { builder, type Ctx } from "../builder.ts";
 import { decodeCursor, encodeCursor, parseIdOf, toGlobalId } from "../ids.ts";
 import { connectionType, pageSize, toConnection } from "./connection.ts";
 import { DatasetRef } from "./dataset.ts";
@@ -168,32 +168,31 @@ function params(options: StartInput["options"]): Partial<RunParams> {
   return o as Partial<RunParams>;
 }
 
+/** Both start mutations: the input's dataset id decoded, its options turned into run parameters. */
+function startRun(
+  ctx: Ctx,
+  kind: "TRAINING" | "SELECTION",
+  input: { datasetId: string | number; strategy: string; budget?: string | null; options?: unknown },
+): Promise<RunRow> {
+  return ctx.service.createRun({
+    kind,
+    datasetId: parseIdOf("Dataset", String(input.datasetId)),
+    strategy: input.strategy,
+    budget: input.budget,
+    params: params(input.options as StartInput["options"]),
+  });
+}
+
 builder.mutationFields((t) => ({
   startTraining: t.field({
     type: StartRunPayload,
     args: { input: t.arg({ type: StartTrainingInput, required: true }) },
-    resolve: async (_r, { input }, ctx) => ({
-      run: await ctx.service.createRun({
-        kind: "TRAINING",
-        datasetId: parseIdOf("Dataset", String(input.datasetId)),
-        strategy: input.strategy,
-        budget: input.budget,
-        params: params(input.options as StartInput["options"]),
-      }),
-    }),
+    resolve: async (_r, { input }, ctx) => ({ run: await startRun(ctx, "TRAINING", input) }),
   }),
   startSelection: t.field({
     type: StartRunPayload,
     args: { input: t.arg({ type: StartSelectionInput, required: true }) },
-    resolve: async (_r, { input }, ctx) => ({
-      run: await ctx.service.createRun({
-        kind: "SELECTION",
-        datasetId: parseIdOf("Dataset", String(input.datasetId)),
-        strategy: input.strategy,
-        budget: input.budget,
-        params: params(input.options as StartInput["options"]),
-      }),
-    }),
+    resolve: async (_r, { input }, ctx) => ({ run: await startRun(ctx, "SELECTION", input) }),
   }),
   cancelRun: t.field({
     type: CancelRunPayload,
