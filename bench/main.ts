@@ -28,6 +28,7 @@ const VALUE_OPTIONS = new Set([
   "--strategies",
   "--limit",
   "--nfg-warm",
+  "--record",
   // scaleout
   "--runs",
   "--latency",

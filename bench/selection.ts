@@ -1,6 +1,6 @@
 /**
  * Selection benchmarks. `deno task bench selection [--quick] [--part omp|table] [--seeds N]
- * [--epochs N] [--budgets 0.1,0.3] [--strategies a,b] [--limit N] [--nfg-warm N]`.
+ * [--epochs N] [--budgets 0.1,0.3] [--strategies a,b] [--limit N] [--nfg-warm N] [--record FILE]`.
  * 1. OMP, one class of Fashion-MNIST-sized data (n = 6,000, d = 2,570 = 10 × 257 as factored last-layer
  *    gradients of an MLP trained one epoch, k = 600): GPU Batch-OMP vs the float64 reference OMP that
  *    re-solves from scratch each iteration, in the same run, with both objectives.
@@ -8,7 +8,10 @@
  * 3. n = 60,000 per class, k = 1,500 / 3,000 / 6,000: time and objective as k grows.
  * 4. The results table: Fashion-MNIST, MLP, every strategy at each budget and seed — test accuracy
  *    (mean ± std), relative error vs Full, selection and total seconds, speed-up vs Full — and an SVG plot
- *    of accuracy against wall time (bench/out/selection_accuracy.svg).
+ *    of accuracy against wall time (bench/out/selection_accuracy.svg). With `--record FILE`, every finished
+ *    training run is appended to FILE (JSON lines) as it ends, and runs already there (same strategy,
+ *    budget, seed, epochs, sample limit and NFG warm-up) are taken from it instead of being run again: a
+ *    table of ~90 minutes survives an interruption, and its rows can be produced in several sittings.
  */
 import { loadFashionMnist } from "../src/data/fashion_mnist.ts";
 import { writeNpy } from "../src/data/npy.ts";
@@ -18,7 +21,7 @@ import { Step } from "../src/gpu/step.ts";
 import { buildModel } from "../src/nn/model.ts";
 import { extract } from "../src/nn/extract.ts";
 import { type Split, Trainer } from "../src/nn/train.ts";
-import { runTraining, type TrainingRunResult } from "../src/runs/training.ts";
+import { runTraining } from "../src/runs/training.ts";
 import { classIndices } from "../src/selection/budget.ts";
 import { matchingObjective, readFeatures, targetCorrelations } from "../src/selection/features.ts";
 import { GradMatchStrategy } from "../src/selection/grad_match.ts";
@@ -212,21 +215,77 @@ async function ompPerClass(gpu: Gpu, train: Split): Promise<string> {
 interface Cell {
   strategy: string;
   budget: number;
-  runs: TrainingRunResult[];
+  runs: Recorded[];
   seconds: number[];
 }
 
-async function resultsTable(gpu: Gpu, data: { train: Split; test: Split }): Promise<string> {
+/** What the table and the plot need of one training run (one line of a `--record` file). */
+interface Recorded {
+  strategy: string;
+  budget: number;
+  seed: number;
+  epochs: number;
+  limit: number;
+  nfgWarm: number;
+  finalAccuracy: number;
+  selectionSeconds: number;
+  /** Wall seconds of the whole run (selection, training, evaluation). */
+  seconds: number;
+  history: { selectionSeconds: number; trainSeconds: number; testAccuracy: number }[];
+  finished: string;
+}
+
+function recordKey(
+  r: Omit<Recorded, "finalAccuracy" | "selectionSeconds" | "seconds" | "history" | "finished">,
+) {
+  return JSON.stringify([
+    r.strategy,
+    r.budget,
+    r.seed,
+    r.epochs,
+    r.limit,
+    r.strategy === "nfg" ? r.nfgWarm : 0,
+  ]);
+}
+
+async function readRecords(path: string | undefined): Promise<Map<string, Recorded>> {
+  const out = new Map<string, Recorded>();
+  if (!path) return out;
+  let text = "";
+  try {
+    text = await Deno.readTextFile(path);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return out;
+    throw e;
+  }
+  for (const line of text.split("\n")) {
+    if (line.trim() === "") continue;
+    const r = JSON.parse(line) as Recorded;
+    out.set(recordKey(r), r);
+  }
+  return out;
+}
+
+async function resultsTable(gpu: Gpu, data: { train: Split; test: Split }, limit: number): Promise<string> {
   const seeds = Number(opt("seeds", quick ? "1" : "3"));
   const epochs = Number(opt("epochs", quick ? "3" : "15"));
   const budgets = opt("budgets", "0.1,0.3").split(",").map(Number);
   const strategies = opt("strategies", "full,random,gradmatch,craig,crest,nfg").split(",") as StrategyName[];
   const nfgWarm = Number(opt("nfg-warm", quick ? "1" : "10"));
+  const recordPath = argValue(args, "--record");
+  const recorded = await readRecords(recordPath);
   const cells: Cell[] = [];
   for (const strategy of strategies) {
     for (const budget of strategy === "full" ? [1] : budgets) {
       const cell: Cell = { strategy, budget, runs: [], seconds: [] };
       for (let seed = 0; seed < seeds; seed++) {
+        const old = recorded.get(recordKey({ strategy, budget, seed, epochs, limit, nfgWarm }));
+        if (old) {
+          cell.runs.push(old);
+          cell.seconds.push(old.seconds);
+          console.error(`  ${strategy} ${budget} seed ${seed}: recorded ${old.finished}`);
+          continue;
+        }
         const t0 = performance.now();
         const r = await runTraining(gpu, {
           model: { kind: "mlp", seed },
@@ -244,8 +303,26 @@ async function resultsTable(gpu: Gpu, data: { train: Split; test: Split }): Prom
             nfgWarmEpochs: nfgWarm,
           },
         });
-        cell.runs.push(r);
-        cell.seconds.push((performance.now() - t0) / 1000);
+        const rec: Recorded = {
+          strategy,
+          budget,
+          seed,
+          epochs,
+          limit,
+          nfgWarm,
+          finalAccuracy: r.finalAccuracy,
+          selectionSeconds: r.selectionSeconds,
+          seconds: (performance.now() - t0) / 1000,
+          history: r.history.map((e) => ({
+            selectionSeconds: e.selectionSeconds,
+            trainSeconds: e.trainSeconds,
+            testAccuracy: e.testAccuracy,
+          })),
+          finished: new Date().toISOString(),
+        };
+        if (recordPath) await Deno.writeTextFile(recordPath, JSON.stringify(rec) + "\n", { append: true });
+        cell.runs.push(rec);
+        cell.seconds.push(rec.seconds);
         console.error(
           `  ${strategy} ${budget} seed ${seed}: acc ${(100 * r.finalAccuracy).toFixed(2)}% in ${
             cell.seconds.at(-1)!.toFixed(1)
@@ -368,7 +445,7 @@ export async function main(): Promise<void> {
   }
   if (part === "all" || part === "table") {
     console.log(`## Results table (Fashion-MNIST${limit ? `, first ${limit} training samples` : ""})\n`);
-    console.log(await resultsTable(gpu, { train, test: ds.test! }));
+    console.log(await resultsTable(gpu, { train, test: ds.test! }, limit));
     console.log("\nplot: bench/out/selection_accuracy.svg");
   }
   gpu.destroy();
