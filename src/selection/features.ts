@@ -45,7 +45,8 @@ export function featureDim(f: CpuFeatures): number {
 /** Adds scale · gᵢ to `acc` (length featureDim). Factored layout: [eᵢ ⊗ hᵢ (C·D), eᵢ (C)]. */
 export function addRow(f: CpuFeatures, i: number, scale: number, acc: Float64Array): void {
   if (f.kind === "dense") {
-    for (let c = 0; c < f.d; c++) acc[c] += scale * f.g[i * f.d + c];
+    const [g, d, o] = [f.g, f.d, i * f.d];
+    for (let c = 0; c < d; c++) acc[c] += scale * g[o + c];
     return;
   }
   for (let a = 0; a < f.c; a++) {
@@ -59,16 +60,10 @@ export function addRow(f: CpuFeatures, i: number, scale: number, acc: Float64Arr
 
 /** ⟨gᵢ, v⟩ for a vector v of length featureDim. */
 export function rowDot(f: CpuFeatures, i: number, v: Float64Array): number {
-  if (f.kind === "dense") {
-    let s = 0;
-    for (let c = 0; c < f.d; c++) s += f.g[i * f.d + c] * v[c];
-    return s;
-  }
+  if (f.kind === "dense") return dotRowVec(f.g, i * f.d, v, 0, f.d);
   let s = 0;
   for (let a = 0; a < f.c; a++) {
-    let t = f.bias ? v[f.c * f.dh + a] : 0;
-    const o = a * f.dh;
-    for (let b = 0; b < f.dh; b++) t += f.h[i * f.dh + b] * v[o + b];
+    const t = (f.bias ? v[f.c * f.dh + a] : 0) + dotRowVec(f.h, i * f.dh, v, a * f.dh, f.dh);
     s += f.e[i * f.c + a] * t;
   }
   return s;
@@ -124,16 +119,43 @@ export function matchingObjective(
 
 /** ⟨gₐ, g_b⟩ in float64: (eₐ·e_b)(hₐ·h_b + 1) for factored rows (bias part included when `bias`). */
 export function gramEntry(f: CpuFeatures, a: number, b: number): number {
-  if (f.kind === "dense") {
-    let s = 0;
-    for (let c = 0; c < f.d; c++) s += f.g[a * f.d + c] * f.g[b * f.d + c];
-    return s;
-  }
+  if (f.kind === "dense") return dotRows(f.g, a * f.d, b * f.d, f.d);
   let de = 0;
   for (let c = 0; c < f.c; c++) de += f.e[a * f.c + c] * f.e[b * f.c + c];
   let dh = f.bias ? 1 : 0;
   for (let c = 0; c < f.dh; c++) dh += f.h[a * f.dh + c] * f.h[b * f.dh + c];
   return de * dh;
+}
+
+/**
+ * ⟨g[o ..], v⟩ over len entries in float64, four partial sums (the hybrid OMP's hot loop: its float64
+ * work on dense rows is these dots and `addRow`).
+ */
+function dotRowVec(g: Float32Array, o: number, v: Float64Array, vo: number, len: number): number {
+  let [s0, s1, s2, s3] = [0, 0, 0, 0];
+  let c = 0;
+  for (; c + 3 < len; c += 4) {
+    s0 += g[o + c] * v[vo + c];
+    s1 += g[o + c + 1] * v[vo + c + 1];
+    s2 += g[o + c + 2] * v[vo + c + 2];
+    s3 += g[o + c + 3] * v[vo + c + 3];
+  }
+  for (; c < len; c++) s0 += g[o + c] * v[vo + c];
+  return (s0 + s1) + (s2 + s3);
+}
+
+/** ⟨g[a ..], g[b ..]⟩ over len entries in float64, as `dotRowVec`. */
+function dotRows(g: Float32Array, a: number, b: number, len: number): number {
+  let [s0, s1, s2, s3] = [0, 0, 0, 0];
+  let c = 0;
+  for (; c + 3 < len; c += 4) {
+    s0 += g[a + c] * g[b + c];
+    s1 += g[a + c + 1] * g[b + c + 1];
+    s2 += g[a + c + 2] * g[b + c + 2];
+    s3 += g[a + c + 3] * g[b + c + 3];
+  }
+  for (; c < len; c++) s0 += g[a + c] * g[b + c];
+  return (s0 + s1) + (s2 + s3);
 }
 
 /** The rows `rows` of a CPU feature set, copied into a compact one (row r of the result is rows[r]). */

@@ -8,7 +8,8 @@
  *        (append; Givens removal for the non-negativity repair, repeated until no weight is negative,
  *        exactly as the reference does), c from two triangular solves, and the residual r = b − G_Sᵀc
  *        in float64 (t·d flops), staged for the GPU as f32.
- *   GPU  p = G r — dense: omp_rowdot; factored: omp_factored_corr from e and hᵀ (gᵢ is never formed) —
+ *   GPU  p = G r — dense: omp_rowdot (f32 g), or omp_rowdot_f16_batch on an f16 copy of g for every pass
+ *        of a batch at once (below); factored: omp_factored_corr from e and hᵀ (gᵢ is never formed) —
  *        then masked_argmax (the f32 winner) and omp_collect's two short lists: the *window* of rows
  *        whose f32 correlation is within its rounding bound γ‖gᵢ‖‖r‖ of the winner's, and the *pool*,
  *        the strongest ≤ 512 rows (a histogram cut below the winner).
@@ -29,6 +30,12 @@
  * are undone (Cholesky marks, mask entries) and the true pick is processed instead. Picks, weights and
  * their order are exactly those of one pass per iteration; a wrong guess only costs a wasted pass.
  * `ahead` follows the last batch's run of right guesses (+2), so wasted passes stay few.
+ *
+ * On lavapipe a submit runs its work before it returns, so "queue the pass, guess while the GPU works"
+ * does not overlap on this adapter. The dense f16 device (from 2²⁰ entries) therefore does all of a
+ * batch's passes in one dispatch after the guesses: omp_rowdot_f16_batch reads each row of g once for 8
+ * residuals, and costs about half a single pass per residual; the guessed rows are masked per residual
+ * by levels instead of between passes.
  */
 import type { Gpu } from "../gpu/device.ts";
 import { Step } from "../gpu/step.ts";
@@ -325,24 +332,7 @@ function setUp(
     record = (step, r) => omp.encodeFactoredCorr(step, p, problem.e, htT, r, corr);
     gamma = SAFE * (c + dh + 4) * U;
   } else if (problem.kind === "dense" && cpu.kind === "dense" && useF16(gpu, cpu, f16)) {
-    // f16 copy of g, prescaled by a power of two so that its largest entry sits just under 2¹⁴.
-    const d = cpu.d;
-    const dp = 4 * Math.ceil(d / 4);
-    rlen = dp;
-    const big = maxAbs(cpu.g);
-    const s = 2 ** (13 - Math.floor(Math.log2(big)));
-    const h16 = new Float16Array(n * dp);
-    for (let i = 0; i < n; i++) for (let c = 0; c < d; c++) h16[i * dp + c] = cpu.g[i * d + c] * s;
-    const g16 = own(tensor(gpu, new Uint32Array(h16.buffer), [(n * dp) / 2], "omp.g16"));
-    layout = (r, stage, at) => {
-      for (let c = 0; c < d; c++) stage[at + c] = r[c];
-    };
-    record = (step, r) => omp.encodeRowdotF16(step, { ...base, d: dp }, g16, r, corr);
-    // The pass sees s·g̃, so its bound is per unit of s‖gᵢ‖·‖r‖: f16 storage (2⁻¹¹ relative, plus a
-    // subnormal floor of 2⁻²⁵ per entry — at most 2⁻²⁵·√d·‖r‖, folded into the norms as 2⁻¹⁴·√d) and the
-    // f32 sum of d products.
-    gamma = SAFE * (2 ** -11 + (d + 4) * U);
-    normsT.write(Float32Array.from(norms, (x) => (x * s + 2 ** -14 * Math.sqrt(d)) * (1 + 2 * U)));
+    return batchedF16(gpu, cpu, norms, { out, zeros, pick, corr, mask, normsT, owned });
   } else if (problem.kind === "dense") {
     const d = problem.g.shape[1];
     rlen = d;
@@ -388,6 +378,103 @@ function setUp(
     },
     setMask(row, value) {
       gpu.device.queue.writeBuffer(mask.buffer, 4 * row, new Uint32Array([value]));
+    },
+    dispose: () => owned.forEach((t) => t.dispose()),
+  };
+}
+
+/**
+ * The dense f16 device: the passes of a batch are one omp_rowdot_f16_batch dispatch over all its
+ * residuals (g is read once per 8 of them, about half the cost of a pass each on lavapipe), then
+ * masked_argmax and omp_collect per residual on its column. Masks are levels (lvl, see the shader): a
+ * committed pick is 1, the guess made after pass q is q + 2 until the batch is read back, and 1 after.
+ * `mask`, never written here, is the all-zero mask of the per-column kernels (the batch kernel has
+ * already put −FLT_MAX on the masked rows of each column).
+ */
+function batchedF16(
+  gpu: Gpu,
+  cpu: { n: number; d: number; g: Float32Array },
+  norms: Float64Array,
+  shared: {
+    out: Tensor<"u32">;
+    zeros: Uint32Array<ArrayBuffer>;
+    pick: Tensor<"u32">;
+    corr: Tensor;
+    mask: Tensor<"u32">;
+    normsT: Tensor;
+    owned: Tensor<"u32" | "f32">[];
+  },
+): Device {
+  const { n, d } = cpu;
+  const { out, zeros, pick, corr, mask, normsT, owned } = shared;
+  const own = <T extends Tensor<"u32" | "f32">>(t: T) => (owned.push(t), t);
+  const q = Math.ceil(d / 4);
+  const np = omp.rowdotF16BatchRows(n);
+  // f16 copy of g, transposed, prescaled by a power of two so that its largest entry sits just under 2¹⁴.
+  const big = maxAbs(cpu.g);
+  const scaleG = 2 ** (13 - Math.floor(Math.log2(big)));
+  const h16 = new Float16Array(q * np * 4);
+  for (let i = 0; i < n; i++) {
+    for (let c = 0; c < d; c++) h16[((c >> 2) * np + i) * 4 + (c & 3)] = cpu.g[i * d + c] * scaleG;
+  }
+  const g16 = own(tensor(gpu, new Uint32Array(h16.buffer), [h16.length / 2], "omp.g16"));
+  // The pass sees s·g̃, so its bound is per unit of s‖gᵢ‖·‖r‖: f16 storage (2⁻¹¹ relative, plus a
+  // subnormal floor of 2⁻²⁵ per entry — at most 2⁻²⁵·√d·‖r‖, folded into the norms as 2⁻¹⁴·√d) and the
+  // f32 sum of d products.
+  const gamma = SAFE * (2 ** -11 + (d + 4) * U);
+  normsT.write(Float32Array.from(norms, (x) => (x * scaleG + 2 ** -14 * Math.sqrt(d)) * (1 + 2 * U)));
+  const colsCap = omp.ROWDOT_F16_BATCH.cols * Math.ceil(MAX_AHEAD / omp.ROWDOT_F16_BATCH.cols);
+  const x = own(tensor(gpu, new Float32Array(colsCap * 4 * q), [colsCap * 4 * q], "omp.r.batch"));
+  const all = own(tensor(gpu, new Float32Array(MAX_AHEAD * np), [MAX_AHEAD * np], "omp.corr.batch"));
+  const lvl = own(tensor(gpu, new Uint32Array(n), [n], "omp.lvl"));
+  const stage = new Float32Array(colsCap * 4 * q);
+  const slacks: number[] = [];
+  /** Level writes waiting for the next batch, and the rows this batch's guesses masked. */
+  const levels = new Map<number, number>();
+  let guessed: number[] = [];
+  let scale = 4;
+  const bufs = { corr, mask, norms: normsT, out };
+  return {
+    begin() {
+      slacks.length = 0;
+      guessed = [];
+    },
+    pass(qi, s, sc) {
+      stage.fill(0, qi * 4 * q, (qi + 1) * 4 * q);
+      for (let c = 0; c < d; c++) stage[qi * 4 * q + c] = s.r[c];
+      slacks[qi] = gamma * norm(s.r);
+      scale = sc;
+    },
+    maskInStream(row) {
+      levels.set(row, slacks.length + 1);
+      guessed.push(row);
+    },
+    async finish() {
+      const cols = slacks.length;
+      const step = new Step(gpu, "omp batch");
+      const w = new Uint32Array(1);
+      for (const [row, v] of levels) {
+        w[0] = v;
+        gpu.device.queue.writeBuffer(lvl.buffer, 4 * row, w);
+      }
+      levels.clear();
+      gpu.device.queue.writeBuffer(out.buffer, 0, zeros);
+      gpu.device.queue.writeBuffer(x.buffer, 0, stage, 0, 4 * q * cols);
+      omp.encodeRowdotF16Batch(step, { n, q, cols }, { g16, x, lvl, corr: all });
+      for (let c = 0; c < cols; c++) {
+        step.copy(all, corr, 4 * n, 4 * c * np, 0);
+        encodeMaskedArgmax(step, corr, mask, pick, { positiveOnly: true });
+        step.copy(pick, out, 8, 0, 4 * c * STRIDE);
+        omp.encodeCollect(step, LISTS, { n, base: c * STRIDE, slack: slacks[c], scale }, bufs);
+      }
+      const words = step.readBack(out);
+      await step.submit();
+      // This batch's guesses stay masked in every column of the next batch unless undone (setMask).
+      for (const row of guessed) levels.set(row, 1);
+      return await words;
+    },
+    setMask(row, value) {
+      levels.set(row, value);
     },
     dispose: () => owned.forEach((t) => t.dispose()),
   };

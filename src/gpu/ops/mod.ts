@@ -11,7 +11,15 @@ import { MASKED_ARGMAX_FINISH, MASKED_ARGMAX_PARAMS, MASKED_ARGMAX_PARTIAL } fro
 import { MATMUL, MATMUL_PARAMS } from "./matmul.ts";
 import { MAXPOOL, MAXPOOL_BACKWARD, MAXPOOL_BACKWARD_PARAMS, MAXPOOL_PARAMS } from "./maxpool.ts";
 import { METRICS, METRICS_PARAMS } from "./metrics.ts";
-import { OMP_KERNELS, OMP_PARAMS } from "./omp.ts";
+import {
+  OMP_COLLECT,
+  OMP_COLLECT_HIST,
+  OMP_COLLECT_PARAMS,
+  OMP_KERNELS,
+  OMP_PARAMS,
+  OMP_ROWDOT_F16_BATCH,
+  OMP_ROWDOT_F16_BATCH_PARAMS,
+} from "./omp.ts";
 import { PAIRWISE, PAIRWISE_PARAMS } from "./pairwise.ts";
 import { PER_SAMPLE_GRAD, PER_SAMPLE_GRAD_PARAMS } from "./per_sample_grad.ts";
 import { REDUCE_COLS, REDUCE_COLS_PARAMS } from "./reduce_cols.ts";
@@ -47,4 +55,7 @@ export const ALL_KERNELS: readonly { spec: KernelSpec; params: ParamsLayout | nu
   { spec: SGD, params: SGD_PARAMS },
   { spec: METRICS, params: METRICS_PARAMS },
   ...OMP_KERNELS.map((spec) => ({ spec, params: OMP_PARAMS })),
+  { spec: OMP_COLLECT_HIST, params: OMP_COLLECT_PARAMS },
+  { spec: OMP_COLLECT, params: OMP_COLLECT_PARAMS },
+  { spec: OMP_ROWDOT_F16_BATCH, params: OMP_ROWDOT_F16_BATCH_PARAMS },
 ];

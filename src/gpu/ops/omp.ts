@@ -20,7 +20,7 @@ import refineApply from "../../../shaders/omp_refine_apply.wgsl" with { type: "t
 import rowdot from "../../../shaders/omp_rowdot.wgsl" with { type: "text" };
 import factoredCorr from "../../../shaders/omp_factored_corr.wgsl" with { type: "text" };
 import collect from "../../../shaders/omp_collect.wgsl" with { type: "text" };
-import rowdotF16 from "../../../shaders/omp_rowdot_f16.wgsl" with { type: "text" };
+import rowdotF16Batch from "../../../shaders/omp_rowdot_f16_batch.wgsl" with { type: "text" };
 import type { KernelSpec } from "../pipelines.ts";
 import { ceilDiv, type Step } from "../step.ts";
 import type { Tensor } from "../tensor.ts";
@@ -82,11 +82,6 @@ export const OMP_REFINE_RESIDUAL = spec("omp_refine_residual", refineResidual, [
 ]);
 export const OMP_ROWDOT = spec("omp_rowdot", rowdot, ["read", "read", "read", "read", "read", "write"]);
 export const OMP_REFINE_APPLY = spec("omp_refine_apply", refineApply, ["read", "read", "write"]);
-/** Needs the shader-f16 feature; the directive must precede omp_common's declarations. */
-export const OMP_ROWDOT_F16: KernelSpec = {
-  ...spec("omp_rowdot_f16", rowdotF16, ["read", "read", "write"]),
-  code: `enable f16;\n${common}\n${rowdotF16}`,
-};
 export const OMP_FACTORED_CORR = spec("omp_factored_corr", factoredCorr, ["read", "read", "read", "write"]);
 
 /** omp_collect's two passes; they have their own Params (not one of the all-GPU engine's kernels). */
@@ -123,7 +118,6 @@ export const OMP_KERNELS = [
   OMP_REFINE_APPLY,
   OMP_ROWDOT,
   OMP_FACTORED_CORR,
-  OMP_ROWDOT_F16,
 ];
 
 /** Mirrors `struct Params` in every omp_*.wgsl. */
@@ -306,12 +300,46 @@ export function encodeFactoredCorr(
 }
 
 /**
- * Dense (hybrid engine): corr = G̃ r with G̃ the f16 copy of g, rows padded to dp = 4⌈d/4⌉ (p.d = dp),
- * held as packed pairs in a u32 tensor; r (dp) f32.
+ * omp_rowdot_f16_batch (hybrid engine, dense): the correlations of every row with a batch of residuals.
+ * Needs shader-f16; its own Params, as omp_collect. g is padded to `rowdotF16BatchRows(n)` rows (the
+ * shader's RB·WG rows per workgroup) and x holds a multiple of `ROWDOT_F16_BATCH.cols` (its MC) residuals.
  */
-export function encodeRowdotF16(step: Step, p: OmpParams, g16: Tensor<"u32">, r: Tensor, corr: Tensor): void {
-  const params = packParams(OMP_PARAMS, { ...p });
-  step.dispatch(OMP_ROWDOT_F16, {}, params, [g16, r, corr], grid1d(step.gpu, ceilDiv(p.n, ROWDOT_ROWS)));
+export const OMP_ROWDOT_F16_BATCH: KernelSpec = {
+  name: "omp_rowdot_f16_batch",
+  code: `enable f16;\n${rowdotF16Batch}`,
+  bindings: ["uniform", "read", "read", "read", "write"],
+};
+
+/** Mirrors `struct Params` in omp_rowdot_f16_batch.wgsl. */
+export const OMP_ROWDOT_F16_BATCH_PARAMS: ParamsLayout = [
+  ["n", "u32"],
+  ["q", "u32"],
+  ["np", "u32"],
+  ["cols", "u32"],
+];
+
+/** The shader's blocking: rows per workgroup (RB·WG) and residuals per z-slice (MC). */
+export const ROWDOT_F16_BATCH = { rows: 32, cols: 8 } as const;
+
+/** Rows of g (and the row stride of corr) for n rows: n padded to whole workgroups. */
+export function rowdotF16BatchRows(n: number): number {
+  return ROWDOT_F16_BATCH.rows * Math.max(1, ceilDiv(n, ROWDOT_F16_BATCH.rows));
+}
+
+/**
+ * corr[m·np + i] = ⟨g̃ᵢ, x_m⟩ for m < cols (−FLT_MAX where lvl masks row i from column m on). g16: the
+ * transposed f16 rows as u32 pairs, (q, np) vec4s; x: (⌈cols/8⌉·8, q) vec4s.
+ */
+export function encodeRowdotF16Batch(
+  step: Step,
+  v: { n: number; q: number; cols: number },
+  bufs: { g16: Tensor<"u32">; x: Tensor; lvl: Tensor<"u32">; corr: Tensor },
+): void {
+  const np = rowdotF16BatchRows(v.n);
+  const params = packParams(OMP_ROWDOT_F16_BATCH_PARAMS, { ...v, np });
+  const [gx, gy] = grid1d(step.gpu, np / ROWDOT_F16_BATCH.rows);
+  const bindings = [bufs.g16, bufs.x, bufs.lvl, bufs.corr];
+  step.dispatch(OMP_ROWDOT_F16_BATCH, {}, params, bindings, [gx, gy, ceilDiv(v.cols, ROWDOT_F16_BATCH.cols)]);
 }
 
 /** Capacities of omp_collect's two lists. */

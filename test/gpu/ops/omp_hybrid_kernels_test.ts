@@ -148,3 +148,61 @@ Deno.test("Step.readBack returns the step's result with one submit, also after f
   await assert.rejects(never, /abandoned/);
   [src, dst].forEach((t) => t.dispose());
 });
+
+Deno.test("omp_rowdot_f16_batch matches float64 on the f16 rows for every column, with the masked levels", async () => {
+  const gpu = await testGpu();
+  if (!gpu.features.has("shader-f16")) {
+    console.warn("omp_rowdot_f16_batch: the adapter has no shader-f16; skipped");
+    return;
+  }
+  const rng = new Rng(23);
+  const MASKED = Math.fround(-3.4028234e38); // −FLT_MAX
+  // n: 1, a prime, not a multiple of the 32-row workgroup; d: 1, not a multiple of 4; columns: 1, a
+  // prime, past the 8 of one z-slice.
+  for (const [n, d, cols] of [[1, 1, 1], [7, 5, 3], [67, 45, 9], [300, 64, 17], [33, 3, 8]] as const) {
+    const q = Math.ceil(d / 4);
+    const np = omp.rowdotF16BatchRows(n);
+    const g = Float16Array.from(rng.normals(n * d));
+    const h16 = new Float16Array(q * np * 4);
+    for (let i = 0; i < n; i++) {
+      for (let c = 0; c < d; c++) h16[((c >> 2) * np + i) * 4 + (c & 3)] = g[i * d + c];
+    }
+    const xcap = 8 * Math.ceil(cols / 8);
+    const x = new Float32Array(xcap * 4 * q).fill(NaN); // columns past `cols` must not reach the output
+    for (let m = 0; m < cols; m++) {
+      x.fill(0, m * 4 * q, (m + 1) * 4 * q);
+      for (let c = 0; c < d; c++) x[m * 4 * q + c] = rng.normal();
+    }
+    const lvl = Uint32Array.from({ length: n }, () => (rng.next() < 0.5 ? 0 : 1 + rng.int(cols + 1)));
+    const t = {
+      g16: tensor(gpu, new Uint32Array(h16.buffer), [h16.length / 2]),
+      x: tensor(gpu, x, [x.length]),
+      lvl: tensor(gpu, lvl, [n]),
+      corr: tensor(gpu, new Float32Array(cols * np).fill(7), [cols * np]),
+    };
+    const step = new Step(gpu, "test");
+    omp.encodeRowdotF16Batch(step, { n, q, cols }, t);
+    const read = step.readBack(t.corr);
+    await step.submit();
+    const out = await read;
+    for (let m = 0; m < cols; m++) {
+      for (let i = 0; i < n; i++) {
+        const got = out[m * np + i];
+        const what = `n=${n} d=${d} cols=${cols} column ${m} row ${i} (lvl ${lvl[i]})`;
+        if (lvl[i] !== 0 && m + 1 >= lvl[i]) {
+          assert.equal(got, MASKED, what);
+          continue;
+        }
+        let want = 0;
+        let abs = 0;
+        for (let c = 0; c < d; c++) {
+          want += g[i * d + c] * x[m * 4 * q + c];
+          abs += Math.abs(g[i * d + c] * x[m * 4 * q + c]);
+        }
+        const bound = 1.05 * (4 * q + 4) * 2 ** -24 * abs;
+        assert.ok(Math.abs(got - want) <= bound, `${what}: ${got} vs ${want} (bound ${bound})`);
+      }
+    }
+    Object.values(t).forEach((v) => v.dispose());
+  }
+});

@@ -1,0 +1,67 @@
+// omp_rowdot_f16_batch — the hybrid OMP's correlation passes over a dense gradient matrix stored in f16,
+// for a batch of residuals at once (src/selection/omp_hybrid.ts): the CPU guesses several picks ahead,
+// and one dispatch computes the correlations with every guessed residual, reading g once per MC of them:
+//   corr[m, i] = ⟨g̃ᵢ, r_m⟩   for the columns m < cols, accumulated in f32,
+// with g̃ the f16 copy of g. A row chosen before column m — lvl[i] ≠ 0 and m ≥ lvl[i] − 1 — gets −FLT_MAX
+// instead, so masked_argmax (positive only) and omp_collect pass over it: column m sees the rows of
+// every pick committed (lvl 1) and of the guesses made before it (lvl m' + 2 for the guess made after
+// column m'), which is what one pass per iteration with the mask updated in between would see.
+//
+// f16 moves each correlation by at most Σ_c |g̃ᵢc − gᵢc|·|r_c| ≤ 2⁻¹¹‖gᵢ‖‖r‖ (+ a subnormal floor); the
+// caller widens omp_collect's window by that bound and re-checks the window in float64 on the original
+// rows, so the picks do not depend on the rounding.
+//
+// Layouts: g (Q, NP) vec4<f16>, g[c·NP + i] = g̃ᵢ[4c .. 4c + 3] — transposed, rows padded with zeros to
+// NP (a multiple of RB·WG), features to 4Q; x (⌈cols/MC⌉·MC, Q) vec4<f32>, the residuals (columns past
+// cols are read and ignored); lvl (n) u32; corr (cols, NP) f32.
+//
+// Mapping (as omp_factored_corr): a workgroup is WG = 8 lanes, one AVX2 SIMD group on lavapipe; lane l
+// owns the RB rows block·RB·WG + r·WG + l (so each of its RB loads is contiguous across the lanes) and
+// the MC columns of its z-slice, and keeps an RB × MC block of accumulators: per vec4 of features, RB
+// loads of g, MC uniform loads of x and RB·MC vec4 multiply-adds. On lavapipe a column costs about half
+// of what a one-residual pass costs (bench/scratch figures in bench/RESULTS.md).
+
+override WG: u32 = 8u;
+const RB: u32 = 4u;
+const MC: u32 = 8u;
+const MASKED: f32 = -3.4028234e38;
+
+struct Params {
+  n: u32,     // rows
+  q: u32,     // vec4s per row (features / 4, rounded up)
+  np: u32,    // padded rows: the row stride of g and corr
+  cols: u32,  // residuals in this batch
+}
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> g: array<vec4<f16>>;     // (Q, NP)
+@group(0) @binding(2) var<storage, read> x: array<vec4<f32>>;     // (⌈cols/MC⌉·MC, Q)
+@group(0) @binding(3) var<storage, read> lvl: array<u32>;         // (n)
+@group(0) @binding(4) var<storage, read_write> corr: array<f32>;  // (cols, NP)
+
+@compute @workgroup_size(WG)
+fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(local_invocation_index) li: u32) {
+  let block = wg.y * nwg.x + wg.x;
+  let first = block * RB * WG + li;
+  if (first >= p.np) { return; }  // a 2-D grid's spare workgroups
+  let m0 = wg.z * MC;
+  var acc: array<array<f32, MC>, RB>;
+  for (var c = 0u; c < p.q; c++) {
+    var v: array<vec4<f32>, RB>;
+    for (var r = 0u; r < RB; r++) { v[r] = vec4<f32>(g[c * p.np + first + r * WG]); }
+    for (var m = 0u; m < MC; m++) {
+      let xv = x[(m0 + m) * p.q + c];
+      for (var r = 0u; r < RB; r++) { acc[r][m] += dot(v[r], xv); }
+    }
+  }
+  for (var r = 0u; r < RB; r++) {
+    let i = first + r * WG;
+    if (i >= p.n) { continue; }
+    let l = lvl[i];
+    for (var m = 0u; m < MC; m++) {
+      let col = m0 + m;
+      if (col < p.cols) { corr[col * p.np + i] = select(acc[r][m], MASKED, l != 0u && col + 1u >= l); }
+    }
+  }
+}
