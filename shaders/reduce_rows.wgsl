@@ -24,18 +24,8 @@ struct Params {
 @group(0) @binding(2) var<storage, read_write> out: array<f32>;  // (n): sum, squared norm or max
 @group(0) @binding(3) var<storage, read_write> arg: array<u32>;  // (n): argmax, max_argmax only
 
-var<workgroup> red: array<f32, WG>;   // (WG): one partial per thread
+// red and reduce_sum: row_reductions.wgsl (prepended by the wrapper).
 var<workgroup> redi: array<u32, WG>;  // (WG): the column of each partial max
-
-fn reduce_sum(v: f32, t: u32) -> f32 {
-  red[t] = v;
-  workgroupBarrier();
-  for (var s = WG / 2u; s > 0u; s >>= 1u) {
-    if (t < s) { red[t] += red[t + s]; }
-    workgroupBarrier();
-  }
-  return red[0];
-}
 
 fn row_of(wg: vec3<u32>, nwg: vec3<u32>) -> u32 {
   return wg.x + wg.y * nwg.x;

@@ -1,6 +1,6 @@
-// row_reductions — shared by softmax.wgsl and cross_entropy.wgsl, prepended to each by its wrapper (WGSL
-// has no include): one workgroup reduces one row; WG is the including kernel's workgroup size (a power of
-// two, an override constant there).
+// row_reductions — shared by softmax.wgsl, cross_entropy.wgsl and reduce_rows.wgsl, prepended to each by its
+// wrapper (WGSL has no include): one workgroup reduces one row; WG is the including kernel's workgroup size (a
+// power of two, an override constant there).
 
 var<workgroup> red: array<f32, WG>;  // (WG): one partial per thread
 

@@ -3,7 +3,8 @@
  * row norms, and row max with its first argmax. Rows are split into chunks when x exceeds the storage
  * binding limit.
  */
-import code from "../../../shaders/reduce_rows.wgsl" with { type: "text" };
+import reduceRows from "../../../shaders/reduce_rows.wgsl" with { type: "text" };
+import reductions from "../../../shaders/row_reductions.wgsl" with { type: "text" };
 import { ShapeError } from "../../errors.ts";
 import type { KernelSpec } from "../pipelines.ts";
 import type { Binding, Step } from "../step.ts";
@@ -11,6 +12,9 @@ import { empty, type Tensor } from "../tensor.ts";
 import { packParams, type ParamsLayout } from "../uniforms.ts";
 import { dims2, expectDType, expectShape, fmtShape, grid1d, rowChunks, rowSlice } from "./common.ts";
 import { rowThreads } from "./rows.ts";
+
+/** reduce_rows.wgsl with the shared tree reductions (row_reductions.wgsl) it uses. */
+const code = `${reductions}\n${reduceRows}`;
 
 /** out[i] = Σ_j x[i, j]. */
 export const ROW_SUM: KernelSpec = {
