@@ -11,8 +11,11 @@
 // caller widens omp_collect's window by that bound and re-checks the window in float64 on the original
 // rows, so the picks do not depend on the rounding.
 //
+// MC, the residual columns of one z-slice, is a constant the wrapper prepends (WGSL sizes function arrays
+// only by constants): 8, or 4 for the last ≤ 4 columns of a batch, whose dispatch starts at column col0.
+//
 // Layouts: g (Q, NP) vec4<f16>, g[c·NP + i] = g̃ᵢ[4c .. 4c + 3] — transposed, rows padded with zeros to
-// NP (a multiple of RB·WG), features to 4Q; x (⌈cols/MC⌉·MC, Q) vec4<f32>, the residuals (columns past
+// NP (a multiple of RB·WG), features to 4Q; x (⌈cols/8⌉·8, Q) vec4<f32>, the residuals (columns past
 // cols are read and ignored); lvl (n) u32; corr (cols, NP) f32.
 //
 // Mapping (as omp_factored_corr): a workgroup is WG = 8 lanes, one AVX2 SIMD group on lavapipe; lane l
@@ -23,7 +26,6 @@
 
 override WG: u32 = 8u;
 const RB: u32 = 4u;
-const MC: u32 = 8u;
 const MASKED: f32 = -3.4028234e38;
 
 struct Params {
@@ -31,6 +33,7 @@ struct Params {
   q: u32,     // vec4s per row (features / 4, rounded up)
   np: u32,    // padded rows: the row stride of g and corr
   cols: u32,  // residuals in this batch
+  col0: u32,  // first column of this dispatch
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -45,7 +48,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
   let block = wg.y * nwg.x + wg.x;
   let first = block * RB * WG + li;
   if (first >= p.np) { return; }  // a 2-D grid's spare workgroups
-  let m0 = wg.z * MC;
+  let m0 = p.col0 + wg.z * MC;
   var acc: array<array<f32, MC>, RB>;
   for (var c = 0u; c < p.q; c++) {
     var v: array<vec4<f32>, RB>;

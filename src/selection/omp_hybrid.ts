@@ -423,7 +423,7 @@ function batchedF16(
   // f32 sum of d products.
   const gamma = SAFE * (2 ** -11 + (d + 4) * U);
   normsT.write(Float32Array.from(norms, (x) => (x * scaleG + 2 ** -14 * Math.sqrt(d)) * (1 + 2 * U)));
-  const colsCap = omp.ROWDOT_F16_BATCH.cols * Math.ceil(MAX_AHEAD / omp.ROWDOT_F16_BATCH.cols);
+  const colsCap = 8 * Math.ceil(MAX_AHEAD / 8); // x holds whole slices of 8 residuals
   const x = own(tensor(gpu, new Float32Array(colsCap * 4 * q), [colsCap * 4 * q], "omp.r.batch"));
   const all = own(tensor(gpu, new Float32Array(MAX_AHEAD * np), [MAX_AHEAD * np], "omp.corr.batch"));
   const lvl = own(tensor(gpu, new Uint32Array(n), [n], "omp.lvl"));

@@ -18,6 +18,7 @@ import {
   OMP_KERNELS,
   OMP_PARAMS,
   OMP_ROWDOT_F16_BATCH,
+  OMP_ROWDOT_F16_BATCH_4,
   OMP_ROWDOT_F16_BATCH_PARAMS,
 } from "./omp.ts";
 import { PAIRWISE, PAIRWISE_PARAMS } from "./pairwise.ts";
@@ -58,4 +59,5 @@ export const ALL_KERNELS: readonly { spec: KernelSpec; params: ParamsLayout | nu
   { spec: OMP_COLLECT_HIST, params: OMP_COLLECT_PARAMS },
   { spec: OMP_COLLECT, params: OMP_COLLECT_PARAMS },
   { spec: OMP_ROWDOT_F16_BATCH, params: OMP_ROWDOT_F16_BATCH_PARAMS },
+  { spec: OMP_ROWDOT_F16_BATCH_4, params: OMP_ROWDOT_F16_BATCH_PARAMS },
 ];

@@ -302,13 +302,16 @@ export function encodeFactoredCorr(
 /**
  * omp_rowdot_f16_batch (hybrid engine, dense): the correlations of every row with a batch of residuals.
  * Needs shader-f16; its own Params, as omp_collect. g is padded to `rowdotF16BatchRows(n)` rows (the
- * shader's RB·WG rows per workgroup) and x holds a multiple of `ROWDOT_F16_BATCH.cols` (its MC) residuals.
+ * shader's RB·WG rows per workgroup); x holds a multiple of 8 residuals. Two variants: 8 residual columns
+ * per z-slice, and 4 for a batch's last ≤ 4 columns (a slice's columns cost the same used or not).
  */
-export const OMP_ROWDOT_F16_BATCH: KernelSpec = {
-  name: "omp_rowdot_f16_batch",
-  code: `enable f16;\n${rowdotF16Batch}`,
+const rowdotF16BatchSpec = (mc: 4 | 8): KernelSpec => ({
+  name: `omp_rowdot_f16_batch_${mc}`,
+  code: `enable f16;\nconst MC: u32 = ${mc}u;\n${rowdotF16Batch}`,
   bindings: ["uniform", "read", "read", "read", "write"],
-};
+});
+export const OMP_ROWDOT_F16_BATCH = rowdotF16BatchSpec(8);
+export const OMP_ROWDOT_F16_BATCH_4 = rowdotF16BatchSpec(4);
 
 /** Mirrors `struct Params` in omp_rowdot_f16_batch.wgsl. */
 export const OMP_ROWDOT_F16_BATCH_PARAMS: ParamsLayout = [
@@ -316,14 +319,15 @@ export const OMP_ROWDOT_F16_BATCH_PARAMS: ParamsLayout = [
   ["q", "u32"],
   ["np", "u32"],
   ["cols", "u32"],
+  ["col0", "u32"],
 ];
 
-/** The shader's blocking: rows per workgroup (RB·WG) and residuals per z-slice (MC). */
-export const ROWDOT_F16_BATCH = { rows: 32, cols: 8 } as const;
+/** Rows per workgroup of omp_rowdot_f16_batch (RB·WG). */
+const ROWDOT_F16_BATCH_ROWS = 32;
 
 /** Rows of g (and the row stride of corr) for n rows: n padded to whole workgroups. */
 export function rowdotF16BatchRows(n: number): number {
-  return ROWDOT_F16_BATCH.rows * Math.max(1, ceilDiv(n, ROWDOT_F16_BATCH.rows));
+  return ROWDOT_F16_BATCH_ROWS * Math.max(1, ceilDiv(n, ROWDOT_F16_BATCH_ROWS));
 }
 
 /**
@@ -336,10 +340,16 @@ export function encodeRowdotF16Batch(
   bufs: { g16: Tensor<"u32">; x: Tensor; lvl: Tensor<"u32">; corr: Tensor },
 ): void {
   const np = rowdotF16BatchRows(v.n);
-  const params = packParams(OMP_ROWDOT_F16_BATCH_PARAMS, { ...v, np });
-  const [gx, gy] = grid1d(step.gpu, np / ROWDOT_F16_BATCH.rows);
+  const grid = grid1d(step.gpu, np / ROWDOT_F16_BATCH_ROWS);
   const bindings = [bufs.g16, bufs.x, bufs.lvl, bufs.corr];
-  step.dispatch(OMP_ROWDOT_F16_BATCH, {}, params, bindings, [gx, gy, ceilDiv(v.cols, ROWDOT_F16_BATCH.cols)]);
+  // Whole slices of 8, the last one also when it holds 5–7 columns; 1–4 left: one slice of 4.
+  const rest = v.cols % 8;
+  const eights = rest >= 1 && rest <= 4 ? Math.floor(v.cols / 8) : ceilDiv(v.cols, 8);
+  const params = (col0: number) => packParams(OMP_ROWDOT_F16_BATCH_PARAMS, { ...v, np, col0 });
+  step.dispatch(OMP_ROWDOT_F16_BATCH, {}, params(0), bindings, [...grid, eights]);
+  if (8 * eights < v.cols) {
+    step.dispatch(OMP_ROWDOT_F16_BATCH_4, {}, params(8 * eights), bindings, [...grid, 1]);
+  }
 }
 
 /** Capacities of omp_collect's two lists. */

@@ -157,9 +157,16 @@ Deno.test("omp_rowdot_f16_batch matches float64 on the f16 rows for every column
   }
   const rng = new Rng(23);
   const MASKED = Math.fround(-3.4028234e38); // −FLT_MAX
-  // n: 1, a prime, not a multiple of the 32-row workgroup; d: 1, not a multiple of 4; columns: 1, a
-  // prime, past the 8 of one z-slice.
-  for (const [n, d, cols] of [[1, 1, 1], [7, 5, 3], [67, 45, 9], [300, 64, 17], [33, 3, 8]] as const) {
+  // n: 1, a prime, not a multiple of the 32-row workgroup; d: 1, not a multiple of 4; columns: 1 and 3
+  // (one slice of 4), 8 (one of 8), 9, 12, 17 (slices of 8, then one of 4), 30 (the last slice of 8
+  // holding 6).
+  for (
+    const [n, d, cols] of [[1, 1, 1], [7, 5, 3], [67, 45, 9], [300, 64, 17], [33, 3, 8], [40, 9, 12], [
+      5,
+      8,
+      30,
+    ]] as const
+  ) {
     const q = Math.ceil(d / 4);
     const np = omp.rowdotF16BatchRows(n);
     const g = Float16Array.from(rng.normals(n * d));
