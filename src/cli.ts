@@ -4,17 +4,7 @@
  * as `deno task` runs.
  */
 import { parseArgs } from "node:util";
-import { GradsiftError, InvalidInputError } from "./errors.ts";
-import { defaultDataDir } from "./data/store.ts";
-import { dbConfigFromEnv } from "./db/client.ts";
-import { importBuiltinDataset } from "./runs/datasets.ts";
-import { startServer } from "./api/server.ts";
-import { acquireGpu } from "./gpu/device.ts";
-import { gpuInfoText } from "./gpu/info.ts";
-import { trainCommand } from "./commands/train.ts";
-import { selectCommand } from "./commands/select.ts";
-import { workerCommand } from "./commands/worker.ts";
-import { QUEUE_OPTIONS, queueSettingsFromArgs, waitForSignal } from "./commands/serve_options.ts";
+import { GradsiftError } from "./errors.ts";
 
 const USAGE = `gradsift — coreset selection on WebGPU
 
@@ -36,12 +26,14 @@ commands:
 
 type Command = (args: string[]) => Promise<number>;
 
+// Each command's module is loaded when it runs: `select`, `train` and `gpu-info` never load the GraphQL
+// server or the database drivers (their npm packages need not even be installed for them).
 const COMMANDS: Record<string, Command> = {
   "gpu-info": gpuInfo,
-  serve,
-  worker: workerCommand,
-  train: trainCommand,
-  select: selectCommand,
+  serve: async (args) => (await import("./commands/serve.ts")).serveCommand(args),
+  worker: async (args) => (await import("./commands/worker.ts")).workerCommand(args),
+  train: async (args) => (await import("./commands/train.ts")).trainCommand(args),
+  select: async (args) => (await import("./commands/select.ts")).selectCommand(args),
   help: () => {
     console.log(USAGE);
     return Promise.resolve(0);
@@ -50,6 +42,10 @@ const COMMANDS: Record<string, Command> = {
 
 async function gpuInfo(args: string[]): Promise<number> {
   const { values } = parseArgs({ args, options: { json: { type: "boolean", default: false } } });
+  const [{ acquireGpu }, { gpuInfoText }] = await Promise.all([
+    import("./gpu/device.ts"),
+    import("./gpu/info.ts"),
+  ]);
   const gpu = await acquireGpu();
   try {
     const info = gpu.info();
@@ -57,58 +53,6 @@ async function gpuInfo(args: string[]): Promise<number> {
   } finally {
     gpu.destroy();
   }
-  return 0;
-}
-
-/** `gradsift serve`: the GraphQL service until SIGINT/SIGTERM (see src/api/server.ts). */
-async function serve(args: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args,
-    options: {
-      port: { type: "string", default: "4000" },
-      host: { type: "string", default: "127.0.0.1" },
-      cors: { type: "string" },
-      concurrency: { type: "string", default: "1" },
-      "no-worker": { type: "boolean", default: false },
-      "no-import": { type: "boolean", default: false },
-      ...QUEUE_OPTIONS,
-    },
-  });
-  const port = Number(values.port);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    throw new InvalidInputError(`--port must be a port number, got "${values.port}"`);
-  }
-  const concurrency = Number(values.concurrency);
-  if (!Number.isInteger(concurrency) || concurrency < 1) {
-    throw new InvalidInputError(`--concurrency must be an integer ≥ 1, got "${values.concurrency}"`);
-  }
-  const dataDir = defaultDataDir();
-  if (values["no-worker"] && !Deno.env.get("DATABASE_URL")) {
-    throw new InvalidInputError(
-      "--no-worker needs DATABASE_URL: with the embedded database no other process can take the runs",
-    );
-  }
-  const server = await startServer({
-    port,
-    hostname: values.host,
-    dataDir,
-    db: dbConfigFromEnv(dataDir),
-    corsOrigins: values.cors?.split(",").map((s) => s.trim()).filter(Boolean),
-    worker: values["no-worker"] ? false : { concurrency },
-    queue: queueSettingsFromArgs(values),
-  });
-  const log = (m: string) => console.error(`gradsift: ${m}`);
-  if (!values["no-import"] && !(await server.service.datasetByName("fashion-mnist"))) {
-    const h = await importBuiltinDataset(server.service, server.store, "fashion-mnist", log);
-    h.done.then((d) => d.status === "READY" && log("fashion-mnist imported"));
-  }
-  console.log(
-    `gradsift serving GraphQL at ${server.url} (GraphiQL in a browser; data in ${dataDir}, ` +
-      `database ${server.dbHandle.driver}${values["no-worker"] ? ", no worker" : ""}); ` +
-      `dashboard at ${server.url.replace(/graphql$/, "")}`,
-  );
-  log(`${await waitForSignal()}: shutting down`);
-  await server.close();
   return 0;
 }
 
