@@ -1,5 +1,5 @@
 /**
- * Selection benchmarks. `deno task bench selection [--quick] [--part omp|table] [--seeds N]
+ * Selection benchmarks. `deno task bench selection [--quick] [--part omp|omp-class|omp-cli|omp-per-class|table] [--seeds N]
  * [--epochs N] [--budgets 0.1,0.3] [--strategies a,b] [--limit N] [--nfg-warm N] [--record FILE]`.
  * 1. OMP, one class of Fashion-MNIST-sized data (n = 6,000, d = 2,570 = 10 × 257 as factored last-layer
  *    gradients of an MLP trained one epoch, k = 600): GPU Batch-OMP vs the float64 reference OMP that
@@ -447,15 +447,12 @@ export async function main(): Promise<void> {
   ) => (n > 0 ? { features: s.features.subarray(0, n * 784), labels: s.labels.subarray(0, n) } : s);
   const train = slice(ds.train, limit);
   console.log(`# Selection benchmarks\n${await provenance(gpu)}\n`);
-  if (part === "omp-class") console.log(`## OMP, one class\n\n${await ompClass(gpu, ds.train)}\n`);
-  if (part === "all" || part === "omp") {
-    console.log(
-      `## OMP\n\n${await ompClass(gpu, ds.train)}\n\n${await ompCli()}\n\n${await ompPerClass(
-        gpu,
-        ds.train,
-      )}\n`,
-    );
-  }
+  // Each OMP table is printed as soon as it is measured; `--part omp-class | omp-cli | omp-per-class` runs one.
+  const omp = part === "all" || part === "omp";
+  if (omp) console.log("## OMP\n");
+  if (omp || part === "omp-class") console.log(`${await ompClass(gpu, ds.train)}\n`);
+  if (omp || part === "omp-cli") console.log(`${await ompCli()}\n`);
+  if (omp || part === "omp-per-class") console.log(`${await ompPerClass(gpu, ds.train)}\n`);
   if (part === "all" || part === "table") {
     console.log(`## Results table (Fashion-MNIST${limit ? `, first ${limit} training samples` : ""})\n`);
     console.log(await resultsTable(gpu, { train, test: ds.test! }, limit));
