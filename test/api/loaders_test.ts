@@ -4,6 +4,7 @@
  * runs, epochs and subsets stored through the RunService (no training).
  */
 import assert from "node:assert/strict";
+import { createClient } from "graphql-ws";
 import { datasets, runs } from "../../src/db/schema.ts";
 import { toGlobalId } from "../../src/api/ids.ts";
 import { freshDb, testServer } from "./helpers.ts";
@@ -193,6 +194,86 @@ Deno.test("Run.worker: one listing of the workers per page, whatever the page si
     ]);
     assert.equal(all.n, one.n, `page of 1: ${one.n} statements, page of 6: ${all.n}\n`);
   } finally {
+    await s.stop();
+    await fresh.drop();
+  }
+});
+
+Deno.test("runEvents: a live event's run is read once for all of its subscribers", opts, async () => {
+  const SUBSCRIBERS = 6;
+  const statements: string[] = [];
+  const fresh = await freshDb();
+  const s = await testServer({ db: { ...fresh.config, onQuery: (q) => statements.push(q) }, worker: false });
+  const ws = createClient({ url: s.url.replace("http", "ws"), retryAttempts: 0, lazy: false });
+  try {
+    const svc = s.service;
+    const [ds] = await svc.db.insert(datasets).values(
+      { name: "loaders-ev", source: "test", numTrain: 50, numClasses: 2, status: "READY" },
+    ).returning();
+    const [run] = await svc.db.insert(runs).values({
+      kind: "TRAINING",
+      datasetId: ds.id,
+      strategy: "random",
+      budget: "10",
+      params: { model: "mlp" },
+      status: "RUNNING",
+    }).returning();
+    const query = `subscription($id: ID!) { runEvents(id: $id) { __typename
+      ... on StatusChanged { status run { status } }
+      ... on EpochCompleted { epoch { epoch } run { id status progress } } } }`;
+    type Ev = { __typename: string; epoch?: { epoch: number }; run: { id?: string; status: string } };
+    const received: Ev[][] = Array.from({ length: SUBSCRIBERS }, () => []);
+    const waiters: (() => void)[] = [];
+    const waitUntil = async (ok: () => boolean) => {
+      const deadline = Date.now() + 10_000;
+      while (!ok()) {
+        assert.ok(Date.now() < deadline, `timed out: ${JSON.stringify(received)}`);
+        await new Promise<void>((r) => (waiters.push(r), setTimeout(r, 20)));
+      }
+    };
+    const streams = received.map(async (out) => {
+      for await (const e of ws.iterate({ query, variables: { id: toGlobalId("Run", run.id) } })) {
+        assert.equal(e.errors, undefined, JSON.stringify(e.errors));
+        out.push((e.data as { runEvents: Ev }).runEvents);
+        waiters.splice(0).forEach((w) => w());
+      }
+    });
+    // Every subscriber has its snapshot (the current status); from here on only live events arrive.
+    await waitUntil(() => received.every((r) => r.length === 1));
+    const before = statements.length;
+    await svc.recordEpoch(run.id, {
+      epoch: 1,
+      trainLoss: 1,
+      testLoss: 1,
+      testAccuracy: 0.5,
+      seconds: 0.1,
+      evalSeconds: 0,
+      samples: 10,
+      lr: 0.1,
+      subsetSize: 10,
+      selectionSeconds: 0,
+      trainSeconds: 0.1,
+    }, 4);
+    await waitUntil(() => received.every((r) => r.length === 2));
+    for (const r of received) {
+      assert.equal(r[1].__typename, "EpochCompleted");
+      assert.equal(r[1].epoch!.epoch, 1);
+      assert.equal(r[1].run.id, toGlobalId("Run", run.id));
+      assert.equal(r[1].run.status, "RUNNING");
+    }
+    const runReads = statements.slice(before).filter((q) => /^select .* from "runs" where/i.test(q));
+    assert.equal(runReads.length, 1, `${SUBSCRIBERS} subscribers:\n${runReads.join("\n")}`);
+    assert.ok(await svc.finish(run.id, ["RUNNING"], "SUCCEEDED", null));
+    await Promise.all(streams);
+    for (const r of received) {
+      assert.deepEqual(r.at(-1), {
+        __typename: "StatusChanged",
+        status: "SUCCEEDED",
+        run: { status: "SUCCEEDED" },
+      });
+    }
+  } finally {
+    await ws.dispose();
     await s.stop();
     await fresh.drop();
   }

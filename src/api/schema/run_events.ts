@@ -4,8 +4,9 @@
  * stream ends after the run reaches SUCCEEDED, FAILED or CANCELLED. It listens before it reads the
  * stored state, and drops live events the snapshot already covered.
  */
+import type { RunRow } from "../../db/schema.ts";
 import { isTerminal, type RunEvent } from "../../runs/events.ts";
-import { builder } from "../builder.ts";
+import { builder, type Ctx } from "../builder.ts";
 import { parseIdOf } from "../ids.ts";
 import { EpochMetricsRef } from "./epoch_metrics.ts";
 import { RunRef, RunStatusEnum } from "./run.ts";
@@ -13,9 +14,21 @@ import { SubsetRef } from "./subset.ts";
 
 type Ev<T extends RunEvent["type"]> = Extract<RunEvent, { type: T }>;
 
+/**
+ * A live event's run, read once for all of its subscribers: the pubsub hands every subscriber the same
+ * event object, so keyed by it the read is shared — otherwise N subscribers asking for `run` would cost N
+ * reads per event. (Replayed events are each subscriber's own objects, read once per subscriber.)
+ */
+const runOfEvent = new WeakMap<RunEvent, Promise<RunRow>>();
+function eventRun(e: RunEvent, ctx: Ctx): Promise<RunRow> {
+  let run = runOfEvent.get(e);
+  if (!run) runOfEvent.set(e, run = ctx.loaders.run.load(e.runId));
+  return run;
+}
+
 const StatusChangedRef = builder.objectRef<Ev<"StatusChanged">>("StatusChanged").implement({
   fields: (t) => ({
-    run: t.field({ type: RunRef, resolve: (e, _a, ctx) => ctx.loaders.run.load(e.runId) }),
+    run: t.field({ type: RunRef, resolve: (e, _a, ctx) => eventRun(e, ctx) }),
     status: t.field({ type: RunStatusEnum, resolve: (e) => e.status }),
     error: t.exposeString("error", { nullable: true }),
     at: t.expose("at", { type: "DateTime" }),
@@ -24,14 +37,14 @@ const StatusChangedRef = builder.objectRef<Ev<"StatusChanged">>("StatusChanged")
 
 const EpochCompletedRef = builder.objectRef<Ev<"EpochCompleted">>("EpochCompleted").implement({
   fields: (t) => ({
-    run: t.field({ type: RunRef, resolve: (e, _a, ctx) => ctx.loaders.run.load(e.runId) }),
+    run: t.field({ type: RunRef, resolve: (e, _a, ctx) => eventRun(e, ctx) }),
     epoch: t.field({ type: EpochMetricsRef, resolve: (e) => e.epoch }),
   }),
 });
 
 const SubsetSelectedRef = builder.objectRef<Ev<"SubsetSelected">>("SubsetSelected").implement({
   fields: (t) => ({
-    run: t.field({ type: RunRef, resolve: (e, _a, ctx) => ctx.loaders.run.load(e.runId) }),
+    run: t.field({ type: RunRef, resolve: (e, _a, ctx) => eventRun(e, ctx) }),
     subset: t.field({ type: SubsetRef, resolve: (e) => e.subset }),
   }),
 });
