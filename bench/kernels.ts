@@ -214,7 +214,8 @@ function isLast(i: number, list: readonly unknown[]): boolean {
 function matmulCase(s: number, opts: MatmulOptions, target?: TargetRole): CaseSpec {
   const [m, k, n] = [s, s, s];
   return {
-    kernel: opts.transA ? "matmul Aᵀ·B" : opts.transB ? "matmul A·Bᵀ" : "matmul A·B",
+    kernel: (opts.transA ? "matmul Aᵀ·B" : opts.transB ? "matmul A·Bᵀ" : "matmul A·B") +
+      (opts.variant ? `, ${opts.variant} kernel` : ""),
     size: `${m}×${k}×${n}`,
     unit: "GFLOP/s",
     work: 2 * m * k * n,
@@ -239,6 +240,8 @@ function matmulCases(tier: Tier): CaseSpec[] {
   const [t] = SIZES.matmulTransposed[tier];
   return [
     ...sizes.map((s, i) => matmulCase(s, {}, isLast(i, sizes) ? "matmul" : undefined)),
+    // The tiled kernel forced: the default on GPUs, the previous one on CPU adapters (same run).
+    ...sizes.map((s) => matmulCase(s, { variant: "tiled" })),
     matmulCase(t, { transA: true }),
     matmulCase(t, { transB: true }),
   ];

@@ -2,7 +2,7 @@
  * Training benchmarks on Fashion-MNIST: (1) MLP 784-256-10 samples/s at batch 128, GPU trainer vs the
  * plain-TypeScript CPU MLP in the same run; (2) extraction of hᵢ and eᵢ for all 60,000 samples vs one
  * training epoch; (3) full-data training to the accuracy targets (MLP ≥ 88.5%, CNN ≥ 90.5% in ≤ 15
- * epochs). `deno task bench training [--epochs=N] [--cnn | --cnn-only] [--quick]`; --cnn adds the (long)
+ * epochs). `deno task bench training [--epochs=N] [--cnn | --cnn-only] [--quick | --throughput]`; --cnn adds the (long)
  * CNN run, --cnn-only runs only it (after the throughput table).
  */
 import { loadFashionMnist } from "../src/data/fashion_mnist.ts";
@@ -23,13 +23,23 @@ async function throughput(gpu: Gpu, train: Split, inputShape: number[]): Promise
   const bs = 128;
   const n = batches * bs;
   const part = { features: train.features.subarray(0, n * 784), labels: train.labels.subarray(0, n) };
-  const model = buildModel(gpu, { kind: "mlp", inputShape, numClasses: 10, seed: 0 });
-  const trainer = new Trainer(model, { train: part }, { epochs: 1, batchSize: bs, seed: 0 });
-  await trainer.trainEpoch(0, null, { totalSteps: batches }); // warm-up: pipelines, pool
-  const t0 = performance.now();
-  await trainer.trainEpoch(1, null, { totalSteps: batches });
-  const gpuSec = (performance.now() - t0) / 1000;
-  model.dispose();
+  const gpuSeconds = async (on: Gpu) => {
+    const model = buildModel(on, { kind: "mlp", inputShape, numClasses: 10, seed: 0 });
+    const trainer = new Trainer(model, { train: part }, { epochs: 1, batchSize: bs, seed: 0 });
+    await trainer.trainEpoch(0, null, { totalSteps: batches }); // warm-up: pipelines, pool
+    const t0 = performance.now();
+    await trainer.trainEpoch(1, null, { totalSteps: batches });
+    model.dispose();
+    return (performance.now() - t0) / 1000;
+  };
+  const gpuSec = await gpuSeconds(gpu);
+  // On a CPU adapter the default matmul is the register-blocked kernel; the tiled one was the previous.
+  let tiledSec = 0;
+  if (gpu.onCpu) {
+    const tiled = await acquireGpu({ matmul: "tiled" });
+    tiledSec = await gpuSeconds(tiled);
+    tiled.destroy();
+  }
   const cpuSeconds = (skipZeros: boolean) => {
     const cpu = new CpuMlp([784, 256, 10], 0, skipZeros);
     const t1 = performance.now();
@@ -48,6 +58,7 @@ async function throughput(gpu: Gpu, train: Split, inputShape: number[]): Promise
   ];
   return [
     row("MLP 784-256-10, batch 128, GPU (WebGPU)", gpuSec),
+    ...(tiledSec ? [row("same, every matmul on the tiled kernel (GPUs' default)", tiledSec)] : []),
     row("same model, plain TypeScript loops (CPU)", plain),
     row("same model, TypeScript skipping zero inputs (CPU)", skipping),
   ];
@@ -103,7 +114,7 @@ export async function main(): Promise<void> {
   console.log(
     table(["what", "samples/s", "per batch", "time ÷ GPU time"], await throughput(gpu, ds.train, inputShape)),
   );
-  const kinds: ModelKind[] = quick
+  const kinds: ModelKind[] = quick || args.includes("--throughput")
     ? []
     : args.includes("--cnn-only")
     ? ["cnn"]

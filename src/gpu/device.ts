@@ -23,7 +23,12 @@ export interface GpuOptions {
   maxBindingBytes?: number;
   /** Bytes of idle buffers the pool keeps for reuse (default 256 MiB). */
   poolBytes?: number;
+  /** Run every matmul on this kernel instead of the adapter's default (benchmarks compare them). */
+  matmul?: MatmulVariant;
 }
+
+/** matmul's kernels: workgroup-memory tiles (GPUs) or register blocks in 8-lane workgroups (CPUs). */
+export type MatmulVariant = "tiled" | "blocked";
 
 /** What `gradsift gpu-info` prints. */
 export interface GpuInfo {
@@ -65,6 +70,13 @@ export class Gpu {
   readonly maxBindingBytes: number;
   readonly pool: BufferPool;
   readonly pipelines: PipelineCache;
+  /**
+   * The adapter runs on the CPU (lavapipe, SwiftShader): kernels whose best shape differs between CPU
+   * SIMD and GPU warps (matmul) pick their variant by it.
+   */
+  readonly onCpu: boolean;
+  /** The matmul kernel every product uses (GpuOptions.matmul), or null for the default by shape. */
+  readonly matmulVariant: MatmulVariant | null;
   #lost: string | null = null;
 
   constructor(adapter: GPUAdapter, device: GPUDevice, options: GpuOptions = {}) {
@@ -76,6 +88,10 @@ export class Gpu {
     this.maxBindingBytes = Math.min(options.maxBindingBytes ?? deviceMax, deviceMax);
     this.pool = new BufferPool(this, options.poolBytes ?? 256 * 2 ** 20);
     this.pipelines = new PipelineCache(device);
+    const info = adapter.info;
+    this.onCpu = Boolean((info as { isFallbackAdapter?: boolean }).isFallbackAdapter) ||
+      /llvmpipe|lavapipe|swiftshader|softpipe/i.test(info.description);
+    this.matmulVariant = options.matmul ?? null;
     device.lost.then((info) => {
       this.#lost = `${info.reason}: ${info.message || "no message"}`;
     });
