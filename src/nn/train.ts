@@ -90,7 +90,7 @@ export interface Evaluation {
  * Batches submitted between waits for the GPU: bounds the queue without stalling every step. Each wait
  * costs ~10 ms in Deno whatever the work (bench/RESULTS.md), so 32 (≈ 0.3 ms a batch) rather than 8.
  */
-const SYNC_EVERY = 32;
+export const SYNC_EVERY = 32;
 /** Batches between progress read-backs (16 bytes each). */
 const PROGRESS_EVERY = 20;
 

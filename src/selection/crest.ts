@@ -55,7 +55,14 @@ import type { Batch, Model } from "../nn/model.ts";
 import type { Param } from "../nn/layers.ts";
 import { extract } from "../nn/extract.ts";
 import { learningRate, type Schedule } from "../nn/schedule.ts";
-import { encodeEvalBatch, type EpochMetrics, type Split, Trainer, uploadBatch } from "../nn/train.ts";
+import {
+  encodeEvalBatch,
+  type EpochMetrics,
+  type Split,
+  SYNC_EVERY,
+  Trainer,
+  uploadBatch,
+} from "../nn/train.ts";
 import { Rng } from "../util/rng.ts";
 import { classIndices } from "./budget.ts";
 import { DEFAULT_READBACK_BYTES, maximizeFacilityLocation, pairwiseBlocks } from "./facility_location.ts";
@@ -629,9 +636,6 @@ interface PooledSamples {
   indices: Uint32Array;
   weights: Float32Array;
 }
-
-/** Batches submitted between waits for the GPU (as in Trainer). */
-const SYNC_EVERY = 8;
 
 /** Trains a model with CREST end to end (see the header). One `fit` per trainer. */
 export class CrestTrainer {
