@@ -18,10 +18,11 @@ import { buildModel, type ModelSpec } from "../nn/model.ts";
 import { type BatchProgress, type EpochMetrics, type Split, type TrainConfig, Trainer } from "../nn/train.ts";
 import { extract } from "../nn/extract.ts";
 import { type Checkpoint, encodeCheckpoint, saveCheckpoint } from "../nn/checkpoint.ts";
+import { fromBase64, toBase64 } from "../util/base64.ts";
 import { resolveBudget } from "../selection/budget.ts";
 import { createStrategy, type StrategyName, type StrategyOptions } from "../selection/mod.ts";
 import { NFG_FINAL_TRAIN_CONFIG, nfgSelect } from "../selection/nfg.ts";
-import { CrestTrainer } from "../selection/crest.ts";
+import { CrestTrainer, decodeCrestState, encodeCrestState } from "../selection/crest.ts";
 import type { Subset } from "../selection/types.ts";
 import { randomSubset } from "../selection/random.ts";
 import { Rng } from "../util/rng.ts";
@@ -70,10 +71,10 @@ export interface TrainingRunOptions {
   onBatch?: (p: BatchProgress) => void;
   /** Selection progress (extraction, strategy units). */
   onProgress?: (phase: string, done: number, total: number, note?: string) => void;
-  /** Save model and optimiser state here after every epoch (not for CREST). */
+  /** Save model and optimiser state (and the strategy's, for CREST) here after every epoch. */
   checkpoint?: string;
   /**
-   * Receives the checkpoint bytes after every epoch (not for CREST), before `onEpoch`; a run given them
+   * Receives the checkpoint bytes after every epoch, before `onEpoch`; a run given them
    * back as `resume` continues after that epoch as if it had not stopped.
    */
   onCheckpoint?: (bytes: Uint8Array, epoch: number) => Promise<void>;
@@ -248,20 +249,6 @@ function resumeState(ck: Checkpoint) {
   };
 }
 
-function toBase64(a: Uint32Array | Float32Array): string {
-  const bytes = new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
-  let bin = "";
-  for (let i = 0; i < bytes.length; i += 0x8000) bin += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
-  return btoa(bin);
-}
-
-function fromBase64(s: string): Uint8Array {
-  const bin = atob(s);
-  const out = new Uint8Array(bin.length);
-  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
-  return out;
-}
-
 /** One selection round: extract features of every training sample, run the strategy. */
 async function selectRound(
   gpu: Gpu,
@@ -314,7 +301,10 @@ async function record(
   await opts.onSubset?.(rs);
 }
 
-/** CREST: its own loop; budget k/n is its fraction of steps. */
+/**
+ * CREST: its own loop; budget k/n is its fraction of steps. Checkpoints (file and `onCheckpoint`) carry
+ * CREST's own state beside the model's (`CrestTrainer.state`), so a resumed run goes on exactly.
+ */
 async function runCrest(
   gpu: Gpu,
   spec: ModelSpec,
@@ -342,18 +332,30 @@ async function runCrest(
       seed: opts.train.seed ?? spec.seed,
       trainFraction: k / n,
     });
-    let round = 0;
-    const r = await crest.fit({
+    if (opts.resume) {
+      const extra = (opts.resume.position.extra ?? {}) as Partial<ResumeExtra> & { crest?: unknown };
+      if (extra.crest === undefined) {
+        throw new InvalidInputError("the checkpoint holds no CREST state (taken by another strategy?)");
+      }
+      model.load(opts.resume.state);
+      crest.restore(decodeCrestState(extra.crest));
+      result.selectionSeconds = extra.selectionSeconds ?? 0;
+      result.trainSeconds = extra.trainSeconds ?? 0;
+    }
+    let round = crest.selections;
+    await crest.fit({
       signal: opts.signal,
       onSelection: (s) => {
-        void opts.onSubset?.({
+        const rs: RunSubset = {
           indices: new Uint32Array(0),
           weights: new Float32Array(0),
           round: round++,
           epoch: s.epoch + 1,
           seconds: s.seconds,
           classCounts: [],
-        });
+        };
+        result.subsets.push(rs);
+        void opts.onSubset?.(rs);
       },
       onEpoch: async (m) => {
         result.selectionSeconds += m.selectionSeconds;
@@ -366,10 +368,18 @@ async function runCrest(
         };
         result.history.push(e);
         result.finalAccuracy = m.testAccuracy;
+        if (opts.checkpoint || opts.onCheckpoint) {
+          const position = {
+            epoch: m.epoch,
+            stepsDone: crest.steps,
+            extra: { ...resumeExtra(null, result), crest: encodeCrestState(await crest.state()) },
+          };
+          if (opts.checkpoint) await saveCheckpoint(opts.checkpoint, model, position);
+          if (opts.onCheckpoint) await opts.onCheckpoint(await encodeCheckpoint(model, position), m.epoch);
+        }
         await opts.onEpoch?.(e);
       },
     });
-    void r;
     return result;
   } finally {
     model.dispose();

@@ -63,6 +63,7 @@ import {
   Trainer,
   uploadBatch,
 } from "../nn/train.ts";
+import { fromBase64, toBase64 } from "../util/base64.ts";
 import { Rng } from "../util/rng.ts";
 import { classIndices } from "./budget.ts";
 import { DEFAULT_READBACK_BYTES, maximizeFacilityLocation, pairwiseBlocks } from "./facility_location.ts";
@@ -637,6 +638,97 @@ interface PooledSamples {
   weights: Float32Array;
 }
 
+/**
+ * Everything of a CREST run at an epoch boundary besides the model's parameters and momentum (which a
+ * checkpoint holds): restored into a trainer built with the same model, data and config, the run goes on
+ * exactly as if it had not stopped — same random subsets, coresets, probes, checks and steps.
+ */
+export interface CrestState {
+  /** Epochs completed. */
+  epoch: number;
+  selections: number;
+  steps: number;
+  checks: number;
+  /** The three random streams (subsets, batch order, probe vectors). */
+  rng: { subsets: number[]; order: number[]; probes: number[] };
+  /** Per-class rows still in play (all of them unless learned examples are dropped). */
+  pool: Uint32Array[];
+  /** AdaHessian moments of the quadratic fit. */
+  moments: { m: Float64Array; s: Float64Array; t: number };
+  /** Loss slots of the learned-example watch (dropLearned), else null. */
+  watch: Float32Array | null;
+  coreset: PooledSamples;
+  order: Uint32Array;
+  cursor: number;
+  union: Uint32Array;
+  quad: QuadraticModel | null;
+  h0Norm: number;
+  checkInterval: number;
+  subsets: number;
+  resetStep: number;
+  /** δ since the last selection, flat over the parameters. */
+  delta: Float32Array;
+}
+
+/** A CrestState as JSON-safe values (typed arrays as base64), for checkpoint headers. */
+export function encodeCrestState(s: CrestState): Record<string, unknown> {
+  const b = toBase64;
+  return {
+    ...s,
+    pool: s.pool.map(b),
+    moments: { m: b(s.moments.m), s: b(s.moments.s), t: s.moments.t },
+    watch: s.watch ? b(s.watch) : null,
+    coreset: { indices: b(s.coreset.indices), weights: b(s.coreset.weights) },
+    order: b(s.order),
+    union: b(s.union),
+    quad: s.quad ? { ...s.quad, g: b(s.quad.g), h: b(s.quad.h) } : null,
+    delta: b(s.delta),
+  };
+}
+
+/** Inverse of `encodeCrestState`; a malformed value is an InvalidInputError. */
+export function decodeCrestState(x: unknown): CrestState {
+  try {
+    // The shape encodeCrestState writes; anything else fails below (a missing field throws a TypeError).
+    // deno-lint-ignore no-explicit-any
+    const o = x as Record<string, any>;
+    const u32 = (v: string) => new Uint32Array(fromBase64(v).buffer);
+    const f32 = (v: string) => new Float32Array(fromBase64(v).buffer);
+    const f64 = (v: string) => new Float64Array(fromBase64(v).buffer);
+    const num = (v: unknown, what: string) => {
+      if (typeof v !== "number" || !Number.isFinite(v)) throw new Error(`${what} is not a number`);
+      return v;
+    };
+    return {
+      epoch: num(o.epoch, "epoch"),
+      selections: num(o.selections, "selections"),
+      steps: num(o.steps, "steps"),
+      checks: num(o.checks, "checks"),
+      rng: { subsets: o.rng.subsets, order: o.rng.order, probes: o.rng.probes },
+      pool: (o.pool as string[]).map(u32),
+      moments: { m: f64(o.moments.m), s: f64(o.moments.s), t: num(o.moments.t, "moments.t") },
+      watch: o.watch === null ? null : f32(o.watch),
+      coreset: { indices: u32(o.coreset.indices), weights: f32(o.coreset.weights) },
+      order: u32(o.order),
+      cursor: num(o.cursor, "cursor"),
+      union: u32(o.union),
+      quad: o.quad === null ? null : {
+        l0: num(o.quad.l0, "quad.l0"),
+        g: f64(o.quad.g),
+        h: f64(o.quad.h),
+        hNorm: num(o.quad.hNorm, "quad.hNorm"),
+      },
+      h0Norm: num(o.h0Norm, "h0Norm"),
+      checkInterval: num(o.checkInterval, "checkInterval"),
+      subsets: num(o.subsets, "subsets"),
+      resetStep: num(o.resetStep, "resetStep"),
+      delta: f32(o.delta),
+    };
+  } catch (e) {
+    throw new InvalidInputError(`CREST state in the checkpoint is unreadable: ${(e as Error).message}`);
+  }
+}
+
 /** Trains a model with CREST end to end (see the header). One `fit` per trainer. */
 export class CrestTrainer {
   readonly model: Model;
@@ -670,6 +762,8 @@ export class CrestTrainer {
   /** δ = −Σ lr·∇ since the last selection, per parameter (GPU). */
   #delta: Tensor[];
   #fitted = false;
+  /** Epochs completed (set by `restore`; `fit` starts after them). */
+  #epochsDone = 0;
 
   constructor(model: Model, data: { train: Split; test?: Split }, config: Partial<CrestConfig> = {}) {
     this.model = model;
@@ -706,17 +800,104 @@ export class CrestTrainer {
     const history: CrestEpochMetrics[] = [];
     let selectionSeconds = 0;
     try {
-      for (let epoch = 0; epoch < this.config.epochs; epoch++) {
+      for (let epoch = this.#epochsDone; epoch < this.config.epochs; epoch++) {
         const m = await this.#epoch(epoch, opts);
+        this.#epochsDone = epoch + 1;
         selectionSeconds += m.selectionSeconds;
         history.push(m);
-        await opts.onEpoch?.(m);
+        await opts.onEpoch?.(m); // may take `state()` for a checkpoint
       }
     } finally {
       this.#space.free(this.#delta);
       this.#space.dispose();
     }
     return { history, selections: this.selections, steps: this.steps, checks: this.checks, selectionSeconds };
+  }
+
+  /** The run's state after the last completed epoch (call between epochs, e.g. from `onEpoch`). */
+  async state(): Promise<CrestState> {
+    const st = this.#state;
+    const flat = empty(this.gpu, [this.#space.size], "f32", "crest.state.delta");
+    try {
+      const step = new Step(this.gpu, "crest state");
+      this.#space.pack(step, this.#delta, flat, 0);
+      await step.submit();
+      const delta = await flat.read();
+      return {
+        epoch: this.#epochsDone,
+        selections: this.selections,
+        steps: this.steps,
+        checks: this.checks,
+        rng: {
+          subsets: this.#streams.subsets.state(),
+          order: this.#streams.order.state(),
+          probes: this.#streams.probes.state(),
+        },
+        pool: this.#pool.map((p) => p.slice()),
+        moments: { m: this.#moments.m.slice(), s: this.#moments.s.slice(), t: this.#moments.t },
+        watch: this.#watch ? this.#watch.slice() : null,
+        coreset: { indices: st.coreset.indices.slice(), weights: st.coreset.weights.slice() },
+        order: st.order.slice(),
+        cursor: st.cursor,
+        union: st.union.slice(),
+        quad: st.quad ? { ...st.quad, g: st.quad.g.slice(), h: st.quad.h.slice() } : null,
+        h0Norm: st.h0Norm,
+        checkInterval: st.checkInterval,
+        subsets: st.subsets,
+        resetStep: st.resetStep,
+        delta,
+      };
+    } finally {
+      flat.dispose();
+    }
+  }
+
+  /**
+   * Continues from `s` (taken by `state()` of a trainer with the same model, data and config, whose
+   * parameters and momentum the caller has loaded into the model): `fit` then runs the remaining epochs.
+   */
+  restore(s: CrestState): void {
+    if (this.#fitted) throw new Error("CrestTrainer.restore: call it before fit");
+    const n = this.#space.size;
+    const bad = (why: string) => new InvalidInputError(`CREST state does not fit this run: ${why}`);
+    if (!(Number.isInteger(s.epoch) && s.epoch >= 0 && s.epoch <= this.config.epochs)) {
+      throw bad(`epoch ${s.epoch} of ${this.config.epochs}`);
+    }
+    if (s.delta.length !== n || s.moments.m.length !== n || s.moments.s.length !== n) {
+      throw bad(`parameter vectors of ${s.delta.length}, the model has ${n}`);
+    }
+    if (s.quad && (s.quad.g.length !== n || s.quad.h.length !== n)) throw bad("quadratic model size");
+    if (s.pool.length !== this.#classes.length) throw bad(`${s.pool.length} class pools`);
+    if (
+      (s.watch === null) !== (this.#watch === null) || (s.watch && s.watch.length !== this.#watch!.length)
+    ) {
+      throw bad("the learned-example watch differs (dropLearned settings)");
+    }
+    const rows = this.train.labels.length;
+    for (const a of [s.coreset.indices, s.union, ...s.pool]) {
+      if (a.some((i) => i >= rows)) throw bad("rows past the training split");
+    }
+    this.#streams.subsets.setState(s.rng.subsets);
+    this.#streams.order.setState(s.rng.order);
+    this.#streams.probes.setState(s.rng.probes);
+    this.#pool = s.pool.map((p) => p.slice());
+    this.#moments.m.set(s.moments.m);
+    this.#moments.s.set(s.moments.s);
+    this.#moments.t = s.moments.t;
+    if (this.#watch) this.#watch.set(s.watch!);
+    Object.assign(this.#state, {
+      coreset: { indices: s.coreset.indices.slice(), weights: s.coreset.weights.slice() },
+      order: s.order.slice(),
+      cursor: s.cursor,
+      union: s.union.slice(),
+      quad: s.quad ? { ...s.quad, g: s.quad.g.slice(), h: s.quad.h.slice() } : null,
+      h0Norm: s.h0Norm,
+      checkInterval: s.checkInterval,
+      subsets: s.subsets,
+      resetStep: s.resetStep,
+    });
+    this.#space.write(this.#delta, s.delta);
+    [this.selections, this.steps, this.checks, this.#epochsDone] = [s.selections, s.steps, s.checks, s.epoch];
   }
 
   async #epoch(epoch: number, opts: CrestFitOptions): Promise<CrestEpochMetrics> {

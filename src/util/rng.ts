@@ -71,6 +71,19 @@ export class Rng {
   fork(): Rng {
     return new Rng(this.nextU32());
   }
+
+  /** The generator's state (four 32-bit words): `setState` continues the stream from here. */
+  state(): number[] {
+    return [...this.#s];
+  }
+
+  /** Continues the stream saved by `state()`. */
+  setState(words: readonly number[]): void {
+    if (words.length !== 4 || !words.every((w) => Number.isInteger(w) && w >= 0 && w < 2 ** 32)) {
+      throw new RangeError(`Rng.setState: expected four 32-bit words, got ${JSON.stringify(words)}`);
+    }
+    this.#s.set(words);
+  }
 }
 
 function rotl(x: number, k: number): number {

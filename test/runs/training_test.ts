@@ -95,7 +95,7 @@ Deno.test("Random is re-drawn every round unless fixed", async () => {
 
 Deno.test("a run resumed from its epoch checkpoint continues exactly as the uninterrupted run", async () => {
   const gpu = await testGpu();
-  for (const strategy of ["random", "gradmatch", "nfg"] as const) {
+  for (const strategy of ["random", "gradmatch", "nfg", "crest"] as const) {
     const checkpoints = new Map<number, Uint8Array>();
     const subsets: RunSubset[] = [];
     const base = {
@@ -122,9 +122,59 @@ Deno.test("a run resumed from its epoch checkpoint continues exactly as the unin
       strategy,
     );
     if (strategy === "nfg") assert.equal(subsets.length, 0, "nfg: the subset comes from the checkpoint");
-    else {
+    else if (strategy === "crest") {
+      // CREST's own state (random streams, coreset, quadratic model, δ, schedule) came back with the model:
+      // the same re-selections, at the same steps, numbered on from the checkpoint's.
+      assert.deepEqual(
+        resumed.history.map((e) => [e.selectionSeconds > 0, e.samples]),
+        whole.history.slice(2).map((e) => [e.selectionSeconds > 0, e.samples]),
+      );
+      const later = whole.subsets.filter((s) => s.epoch > 2);
+      assert.ok(later.length >= 1, "CREST re-selects after epoch 2 in this run");
+      assert.deepEqual(subsets.map((s) => [s.round, s.epoch]), later.map((s) => [s.round, s.epoch]));
+    } else {
       assert.deepEqual(subsets.map((s) => s.epoch), [4], strategy);
       assert.deepEqual(subsets[0].indices, whole.subsets.find((s) => s.epoch === 4)!.indices, strategy);
     }
   }
+});
+
+Deno.test("CREST: a checkpoint of another strategy, or of another model, is a typed error on resume", async () => {
+  const gpu = await testGpu();
+  const base = {
+    model: { kind: "mlp" as const, hidden: [16], seed: 4 },
+    data,
+    train: { epochs: 2, batchSize: 40, seed: 4 },
+  };
+  let random: Uint8Array | null = null;
+  await runTraining(gpu, {
+    ...base,
+    selection: { strategy: "random", budget: 0.3 },
+    onCheckpoint: (bytes) => Promise.resolve(void (random = bytes)),
+  });
+  await assert.rejects(
+    () =>
+      runTraining(gpu, {
+        ...base,
+        selection: { strategy: "crest", budget: 0.3 },
+        resume: decodeCheckpoint(random!, "random run"),
+      }),
+    (e: unknown) => e instanceof InvalidInputError && /no CREST state/.test(e.message),
+  );
+  let crest: Uint8Array | null = null;
+  await runTraining(gpu, {
+    ...base,
+    selection: { strategy: "crest", budget: 0.3 },
+    onCheckpoint: (bytes) => Promise.resolve(void (crest = bytes)),
+  });
+  await assert.rejects(
+    () =>
+      runTraining(gpu, {
+        ...base,
+        model: { kind: "mlp", hidden: [24], seed: 4 },
+        selection: { strategy: "crest", budget: 0.3 },
+        resume: decodeCheckpoint(crest!, "crest run"),
+      }),
+    InvalidInputError,
+  );
 });

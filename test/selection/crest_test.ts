@@ -1,9 +1,13 @@
 import assert from "node:assert/strict";
 import {
+  type CrestCheckEvent,
   type CrestEpochMetrics,
   type CrestSelectionEvent,
+  type CrestState,
   crestStepsPerEpoch,
   CrestTrainer,
+  decodeCrestState,
+  encodeCrestState,
   fdHessianVector,
   fitQuadratic,
   HessianMoments,
@@ -359,3 +363,90 @@ Deno.test("CREST: cancellation and bad settings are typed errors", async () => {
   );
   model.dispose();
 });
+
+Deno.test("CREST state: restored with the model's tensors after an epoch, a trainer goes on exactly", async () => {
+  const gpu = await testGpu();
+  const RESUME_AFTER = 5;
+  // Learned-example dropping on (watch and pools in the state), re-selections, checks and reshuffles.
+  const config = {
+    epochs: 9,
+    batchSize: 32,
+    lr: 0.1,
+    poolFraction: 0.05,
+    seed: 3,
+    dropLearned: true,
+    watchInterval: 2,
+    dropInterval: 3,
+    minTrainSize: 100,
+  };
+  type Tensors = Awaited<ReturnType<ReturnType<typeof buildModel>["state"]>>;
+  const run = async (from?: { state: CrestState; tensors: Tensors }) => {
+    const model = buildModel(gpu, { kind: "mlp", inputShape: [16], numClasses: 4, hidden: [32], seed: 3 });
+    const trainer = new CrestTrainer(model, { train: blobs.train, test: blobs.test }, config);
+    if (from) {
+      model.load(from.tensors);
+      // Through the checkpoint encoding, as a resumed run gets it.
+      trainer.restore(decodeCrestState(JSON.parse(JSON.stringify(encodeCrestState(from.state)))));
+    }
+    const checks: CrestCheckEvent[] = [];
+    const selections: CrestSelectionEvent[] = [];
+    type Snap = { state: CrestState; tensors: Tensors };
+    const snaps: { saved?: Snap; last?: Snap } = {};
+    const r = await trainer.fit({
+      onCheck: (e) => void checks.push(e),
+      onSelection: (e) => void selections.push(e),
+      onEpoch: async (m) => {
+        snaps.last = { state: await trainer.state(), tensors: await model.state() };
+        if (m.epoch === RESUME_AFTER) snaps.saved = snaps.last;
+      },
+    });
+    model.dispose();
+    return { r, checks, selections, saved: snaps.saved, last: snaps.last! };
+  };
+  const whole = await run();
+  const resumed = await run(whole.saved!);
+  const resumeStep = whole.saved!.state.steps;
+  assert.equal(whole.saved!.state.epoch, RESUME_AFTER);
+  const epochKey = (
+    m: CrestEpochMetrics,
+  ) => [m.epoch, m.trainLoss, m.testLoss, m.testAccuracy, m.samples, m.lr, m.selections, m.steps, m.checks];
+  assert.deepEqual(resumed.r.history.map(epochKey), whole.r.history.slice(RESUME_AFTER).map(epochKey));
+  const key = (e: CrestCheckEvent) => [e.step, e.trueLoss, e.predicted, e.reselect];
+  assert.deepEqual(resumed.checks.map(key), whole.checks.filter((e) => e.step >= resumeStep).map(key));
+  const later = whole.selections.filter((e) => e.step >= resumeStep);
+  assert.ok(later.length >= 1 && resumed.checks.length >= 1, "the resumed part re-selects and checks");
+  const sel = (e: CrestSelectionEvent) => [e.round, e.step, e.size, e.subsets, e.checkInterval, e.l0];
+  assert.deepEqual(resumed.selections.map(sel), later.map(sel));
+  // Everything at the end — streams, pools, watch, moments, coreset, δ, schedule; parameters, momentum.
+  assert.deepEqual(resumed.last.state, whole.last.state);
+  assert.deepEqual(resumed.last.tensors, whole.last.tensors);
+  assert.ok(
+    whole.last.state.pool.some((p, c) => p.length < blobsClassSize(c)),
+    "learned examples were dropped",
+  );
+});
+
+Deno.test("CREST state: a state of another run shape is a typed error", async () => {
+  const gpu = await testGpu();
+  const model = buildModel(gpu, { kind: "mlp", inputShape: [16], numClasses: 4, hidden: [32], seed: 3 });
+  const cfg = { epochs: 2, batchSize: 32, poolFraction: 0.05, seed: 3 };
+  const a = new CrestTrainer(model, { train: blobs.train, test: blobs.test }, cfg);
+  let state: CrestState | null = null;
+  await a.fit({ onEpoch: async () => void (state = await a.state()) });
+  const fresh = () => new CrestTrainer(model, { train: blobs.train, test: blobs.test }, cfg);
+  const s = state!;
+  assert.throws(() => fresh().restore({ ...s, delta: s.delta.subarray(1) }), InvalidInputError);
+  assert.throws(() => fresh().restore({ ...s, epoch: 3 }), InvalidInputError);
+  assert.throws(() => fresh().restore({ ...s, pool: s.pool.slice(1) }), InvalidInputError);
+  assert.throws(
+    () => fresh().restore({ ...s, union: Uint32Array.of(blobs.train.labels.length) }),
+    InvalidInputError,
+  );
+  assert.throws(() => fresh().restore({ ...s, watch: new Float32Array(3) }), InvalidInputError);
+  assert.throws(() => decodeCrestState({ epoch: "x" }), InvalidInputError);
+  model.dispose();
+});
+
+function blobsClassSize(c: number): number {
+  return blobs.train.labels.filter((y) => y === c).length;
+}
