@@ -11,13 +11,10 @@
 // On a GPU the opposite holds (workgroup memory is fast, 8-lane workgroups waste most of a warp).
 //
 // Layouts: A is (m, k), or (k, m) when TRANS_A; B is (k, n), or (n, k) when TRANS_B; C is (m, n); all
-// row-major. Rows and columns past C's edge load the last row / column and are never stored. Tiles past
-// the dispatch grid (maxComputeWorkgroupsPerDimension) are walked by grid-stride loops. With beta = 0, C
-// is not read (it may hold anything, NaN included).
+// row-major. Rows and columns past C's edge load the last row / column and are never stored. With
+// beta = 0, C is not read (it may hold anything, NaN included).
 
-const TM: u32 = 16u;  // rows of C per tile, shared by the workgroup's lanes
-const CL: u32 = 8u;   // columns of C per lane
-override WG: u32 = 8u;
+// TM, CL, WG and the entry point `main`: register_tiles.wgsl, prepended by the wrapper.
 override TRANS_A: bool = false;
 override TRANS_B: bool = false;
 
@@ -33,16 +30,6 @@ struct Params {
 @group(0) @binding(1) var<storage, read> a: array<f32>;
 @group(0) @binding(2) var<storage, read> b: array<f32>;
 @group(0) @binding(3) var<storage, read_write> c: array<f32>;
-
-@compute @workgroup_size(WG)
-fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(local_invocation_id) lid: vec3<u32>) {
-  let row_tiles = (p.m + TM - 1u) / TM;
-  let col_tiles = (p.n + CL * WG - 1u) / (CL * WG);
-  for (var ty = wg.y; ty < row_tiles; ty += nwg.y) {
-    for (var tx = wg.x; tx < col_tiles; tx += nwg.x) { tile(ty * TM, tx * CL * WG + lid.x); }
-  }
-}
 
 // The lane's block: rows row0..row0+15, columns col0 + WG·v.
 fn tile(row0: u32, col0: u32) {

@@ -20,13 +20,11 @@
 // AVX2 SIMD group on lavapipe. Tiles past the dispatch grid (maxComputeWorkgroupsPerDimension) are walked
 // by grid-stride loops. Rows and columns past the block's end load its last row and are never stored.
 
-const TM: u32 = 16u;  // rows per tile, shared by the workgroup's lanes
-const CL: u32 = 8u;   // columns per lane
+// TM, CL, WG and the entry point `main`: register_tiles.wgsl, prepended by the wrapper.
 const DOT: u32 = 0u;
 const COSINE: u32 = 1u;
 const EXP: u32 = 3u;
 
-override WG: u32 = 8u;      // lanes per workgroup
 override METRIC: u32 = 0u;  // 0 dot, 1 cosine, 2 sqeuclid, 3 exp
 
 struct Params {
@@ -40,16 +38,6 @@ struct Params {
 @group(0) @binding(1) var<storage, read> x1: array<f32>;        // (m, d)
 @group(0) @binding(2) var<storage, read> x2: array<f32>;        // (n, d)
 @group(0) @binding(3) var<storage, read_write> out: array<f32>; // (m, n)
-
-@compute @workgroup_size(WG)
-fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(local_invocation_id) lid: vec3<u32>) {
-  let row_tiles = (p.m + TM - 1u) / TM;
-  let col_tiles = (p.n + CL * WG - 1u) / (CL * WG);
-  for (var ty = wg.y; ty < row_tiles; ty += nwg.y) {
-    for (var tx = wg.x; tx < col_tiles; tx += nwg.x) { tile(ty * TM, tx * CL * WG + lid.x); }
-  }
-}
 
 // The lane's block: rows row0..row0+15, columns col0 + WG·v.
 fn tile(row0: u32, col0: u32) {

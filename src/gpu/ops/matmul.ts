@@ -7,6 +7,7 @@
  */
 import code from "../../../shaders/matmul.wgsl" with { type: "text" };
 import blockedCode from "../../../shaders/matmul_blocked.wgsl" with { type: "text" };
+import tiles from "../../../shaders/register_tiles.wgsl" with { type: "text" };
 import { ShapeError } from "../../errors.ts";
 import type { MatmulVariant } from "../device.ts";
 import type { KernelSpec } from "../pipelines.ts";
@@ -18,7 +19,7 @@ import { dims2, expectShape, fmtShape, rowChunks, rowSlice } from "./common.ts";
 export const MATMUL: KernelSpec = { name: "matmul", code, bindings: ["uniform", "read", "read", "write"] };
 export const MATMUL_BLOCKED: KernelSpec = {
   name: "matmul_blocked",
-  code: blockedCode,
+  code: tiles + blockedCode,
   bindings: ["uniform", "read", "read", "write"],
 };
 

@@ -4,7 +4,8 @@
  * exp(−‖x − y‖₂ / c). Rows of X1 and of the output are split into chunks when they exceed the storage
  * binding limit.
  */
-import code from "../../../shaders/pairwise.wgsl" with { type: "text" };
+import pairwiseCode from "../../../shaders/pairwise.wgsl" with { type: "text" };
+import tiles from "../../../shaders/register_tiles.wgsl" with { type: "text" };
 import { InvalidInputError, ShapeError } from "../../errors.ts";
 import type { KernelSpec } from "../pipelines.ts";
 import { ceilDiv, type Step } from "../step.ts";
@@ -14,7 +15,7 @@ import { dims2, expectDType, expectShape, fmtShape, rowChunks, rowSlice } from "
 
 export const PAIRWISE: KernelSpec = {
   name: "pairwise",
-  code,
+  code: tiles + pairwiseCode,
   bindings: ["uniform", "read", "read", "write"],
 };
 
