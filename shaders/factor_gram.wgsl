@@ -13,10 +13,8 @@
 // Tiles past the dispatch grid are walked by grid-stride loops. Rows and columns past the block's end
 // load its last row and are never stored.
 
-const TM: u32 = 16u;  // rows per tile, shared by the workgroup's lanes
-const CL: u32 = 8u;   // columns per lane
+// TM, CL, WG and the entry point `main`: register_tiles.wgsl, prepended by the wrapper.
 
-override WG: u32 = 8u;         // lanes per workgroup
 override COSINE: bool = false; // divide by ‖g1ᵢ‖ ‖g2ⱼ‖
 
 struct Params {
@@ -41,26 +39,17 @@ struct Block {
   cn: array<vec4<f32>, 2>,   // squared norms of the lane's 8 columns
 }
 
-@compute @workgroup_size(WG)
-fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(local_invocation_id) lid: vec3<u32>) {
-  let row_tiles = (p.m + TM - 1u) / TM;
-  let col_tiles = (p.n + CL * WG - 1u) / (CL * WG);
-  for (var ty = wg.y; ty < row_tiles; ty += nwg.y) {
-    for (var tx = wg.x; tx < col_tiles; tx += nwg.x) {
-      let row0 = ty * TM;
-      let col0 = tx * CL * WG + lid.x;
-      let e = block(true, row0, col0);
-      let h = block(false, row0, col0);
-      // Constant indices only: with a dynamic index into a Block, lavapipe built this pipeline 3× slower.
-      let ecn = e.cn;
-      let hcn = h.cn;
-      store_rows(row0, col0, e.s[0], e.s[1], h.s[0], h.s[1], e.rn[0], h.rn[0], ecn, hcn);
-      store_rows(row0 + 4u, col0, e.s[2], e.s[3], h.s[2], h.s[3], e.rn[1], h.rn[1], ecn, hcn);
-      store_rows(row0 + 8u, col0, e.s[4], e.s[5], h.s[4], h.s[5], e.rn[2], h.rn[2], ecn, hcn);
-      store_rows(row0 + 12u, col0, e.s[6], e.s[7], h.s[6], h.s[7], e.rn[3], h.rn[3], ecn, hcn);
-    }
-  }
+// The lane's 16 × 8 entries of G at rows row0.., columns col0 + WG·v.
+fn tile(row0: u32, col0: u32) {
+  let e = block(true, row0, col0);
+  let h = block(false, row0, col0);
+  // Constant indices only: with a dynamic index into a Block, lavapipe built this pipeline 3× slower.
+  let ecn = e.cn;
+  let hcn = h.cn;
+  store_rows(row0, col0, e.s[0], e.s[1], h.s[0], h.s[1], e.rn[0], h.rn[0], ecn, hcn);
+  store_rows(row0 + 4u, col0, e.s[2], e.s[3], h.s[2], h.s[3], e.rn[1], h.rn[1], ecn, hcn);
+  store_rows(row0 + 8u, col0, e.s[4], e.s[5], h.s[4], h.s[5], e.rn[2], h.rn[2], ecn, hcn);
+  store_rows(row0 + 12u, col0, e.s[6], e.s[7], h.s[6], h.s[7], e.rn[3], h.rn[3], ecn, hcn);
 }
 
 // Inner products of rows row0.. and the lane's columns col0 + WG·v over e (use_e) or h.

@@ -10,6 +10,16 @@ import { toGlobalId } from "../../src/api/ids.ts";
 import { freshDb, testServer } from "./helpers.ts";
 
 const opts = { sanitizeOps: false, sanitizeResources: false };
+
+/** A random-strategy training run of dataset `datasetId` in `status`, inserted directly (no training). */
+const runRow = (datasetId: number, status: "RUNNING" | "SUCCEEDED") => ({
+  kind: "TRAINING" as const,
+  datasetId,
+  strategy: "random",
+  budget: "10",
+  params: { model: "mlp" },
+  status,
+});
 const RUNS = 12;
 const EPOCHS = 3;
 
@@ -52,14 +62,7 @@ Deno.test("list queries: SQL statements do not grow with the page size", opts, a
     const made: { id: number; dataset: string; rounds: number }[] = [];
     for (let r = 0; r < RUNS; r++) {
       const ds = dsRows[r % 2];
-      const [run] = await svc.db.insert(runs).values({
-        kind: "TRAINING",
-        datasetId: ds.id,
-        strategy: "random",
-        budget: "10",
-        params: { model: "mlp" },
-        status: "RUNNING",
-      }).returning();
+      const [run] = await svc.db.insert(runs).values(runRow(ds.id, "RUNNING")).returning();
       const rounds = 1 + (r % 3);
       for (let k = 0; k < rounds; k++) {
         const indices = Uint32Array.from({ length: 10 }, (_, i) => (i * 5 + k + r) % 50);
@@ -164,12 +167,7 @@ Deno.test("Run.worker: one listing of the workers per page, whatever the page si
     await svc.workerStopped("w-b");
     for (let r = 0; r < 6; r++) {
       await svc.db.insert(runs).values({
-        kind: "TRAINING",
-        datasetId: ds.id,
-        strategy: "random",
-        budget: "10",
-        params: { model: "mlp" },
-        status: r % 2 ? "SUCCEEDED" : "RUNNING",
+        ...runRow(ds.id, r % 2 ? "SUCCEEDED" : "RUNNING"),
         workerId: r % 2 ? "w-b" : "w-a",
       });
     }
@@ -210,14 +208,7 @@ Deno.test("runEvents: a live event's run is read once for all of its subscribers
     const [ds] = await svc.db.insert(datasets).values(
       { name: "loaders-ev", source: "test", numTrain: 50, numClasses: 2, status: "READY" },
     ).returning();
-    const [run] = await svc.db.insert(runs).values({
-      kind: "TRAINING",
-      datasetId: ds.id,
-      strategy: "random",
-      budget: "10",
-      params: { model: "mlp" },
-      status: "RUNNING",
-    }).returning();
+    const [run] = await svc.db.insert(runs).values(runRow(ds.id, "RUNNING")).returning();
     const query = `subscription($id: ID!) { runEvents(id: $id) { __typename
       ... on StatusChanged { status run { status } }
       ... on EpochCompleted { epoch { epoch } run { id status progress } } } }`;

@@ -4,7 +4,8 @@
  * (shaders/factor_gram.wgsl); optionally the cosine G[i, j] / (‖g1ᵢ‖ ‖g2ⱼ‖). Rows of set 1 and of the output
  * are split into chunks when they exceed the storage binding limit.
  */
-import code from "../../../shaders/factor_gram.wgsl" with { type: "text" };
+import gramCode from "../../../shaders/factor_gram.wgsl" with { type: "text" };
+import tiles from "../../../shaders/register_tiles.wgsl" with { type: "text" };
 import { ShapeError } from "../../errors.ts";
 import type { KernelSpec } from "../pipelines.ts";
 import { ceilDiv, type Step } from "../step.ts";
@@ -14,7 +15,7 @@ import { dims2, expectDType, expectShape, fmtShape, rowChunks, rowSlice } from "
 
 export const FACTOR_GRAM: KernelSpec = {
   name: "factor_gram",
-  code,
+  code: tiles + gramCode,
   bindings: ["uniform", "read", "read", "read", "read", "write"],
 };
 
