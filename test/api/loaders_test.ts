@@ -11,6 +11,21 @@ import { freshDb, testServer } from "./helpers.ts";
 
 const opts = { sanitizeOps: false, sanitizeResources: false };
 
+/** Epoch e's metrics (made up: no training). */
+const epochRow = (e: number) => ({
+  epoch: e,
+  trainLoss: 1 / e,
+  testLoss: 1,
+  testAccuracy: 0.5,
+  seconds: 0.1,
+  evalSeconds: 0,
+  samples: 10,
+  lr: 0.1,
+  subsetSize: 10,
+  selectionSeconds: 0,
+  trainSeconds: 0.1 * e,
+});
+
 /** A random-strategy training run of dataset `datasetId` in `status`, inserted directly (no training). */
 const runRow = (datasetId: number, status: "RUNNING" | "SUCCEEDED") => ({
   kind: "TRAINING" as const,
@@ -76,19 +91,7 @@ Deno.test("list queries: SQL statements do not grow with the page size", opts, a
         }, labels);
       }
       for (let e = 1; e <= EPOCHS; e++) {
-        await svc.recordEpoch(run.id, {
-          epoch: e,
-          trainLoss: 1 / e,
-          testLoss: 1,
-          testAccuracy: 0.5,
-          seconds: 0.1,
-          evalSeconds: 0,
-          samples: 10,
-          lr: 0.1,
-          subsetSize: 10,
-          selectionSeconds: 0,
-          trainSeconds: 0.1 * e,
-        }, EPOCHS);
+        await svc.recordEpoch(run.id, epochRow(e), EPOCHS);
       }
       made.push({ id: run.id, dataset: ds.name, rounds });
     }
@@ -232,19 +235,7 @@ Deno.test("runEvents: a live event's run is read once for all of its subscribers
     // Every subscriber has its snapshot (the current status); from here on only live events arrive.
     await waitUntil(() => received.every((r) => r.length === 1));
     const before = statements.length;
-    await svc.recordEpoch(run.id, {
-      epoch: 1,
-      trainLoss: 1,
-      testLoss: 1,
-      testAccuracy: 0.5,
-      seconds: 0.1,
-      evalSeconds: 0,
-      samples: 10,
-      lr: 0.1,
-      subsetSize: 10,
-      selectionSeconds: 0,
-      trainSeconds: 0.1,
-    }, 4);
+    await svc.recordEpoch(run.id, epochRow(1), 4);
     await waitUntil(() => received.every((r) => r.length === 2));
     for (const r of received) {
       assert.equal(r[1].__typename, "EpochCompleted");
