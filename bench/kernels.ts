@@ -29,7 +29,7 @@ import { type DType, empty, type Tensor, tensor } from "../src/gpu/tensor.ts";
 import { encodeBiasAdd } from "../src/gpu/ops/bias_add.ts";
 import { encodeCountBelow } from "../src/gpu/ops/count_below.ts";
 import { encodeCrossEntropy } from "../src/gpu/ops/cross_entropy.ts";
-import { encodeFactorGram } from "../src/gpu/ops/factor_gram.ts";
+import { encodeFactorGram, type FactorGramVariant } from "../src/gpu/ops/factor_gram.ts";
 import { encodeGatherRows } from "../src/gpu/ops/gather_rows.ts";
 import { encodeCol2im, encodeIm2col } from "../src/gpu/ops/im2col.ts";
 import { encodeMaskedArgmax } from "../src/gpu/ops/masked_argmax.ts";
@@ -323,14 +323,17 @@ function gramCase(
   d: number,
   how: "factorGram" | "materialised",
   last: boolean,
+  variant?: FactorGramVariant,
 ): CaseSpec {
   const width = c * (d + 1);
   return {
-    kernel: how === "factorGram" ? "factor_gram" : "Gram via g (per_sample_grad + matmul A·Bᵀ)",
+    kernel: how === "factorGram"
+      ? `factor_gram${variant ? `, ${variant} path` : ""}`
+      : "Gram via g (per_sample_grad + matmul A·Bᵀ)",
     size: `n=${n}, C=${c}, D=${d}`,
     unit: "GFLOP/s",
     work: how === "factorGram" ? 2 * n * n * (c + d + 1) : 2 * n * n * width,
-    timeTs: how === "factorGram",
+    timeTs: how === "factorGram" && !variant,
     target: last ? how : undefined,
     setup: (gpu) => {
       const { ev, e, hv, h } = factors(gpu, n, c, d);
@@ -338,7 +341,7 @@ function gramCase(
       const g = how === "materialised" ? empty(gpu, [n, width], "f32", "bench.g") : null;
       return {
         gpu: (step) => {
-          if (!g) return encodeFactorGram(step, { e, h }, { e, h }, o);
+          if (!g) return encodeFactorGram(step, { e, h }, { e, h }, o, { variant });
           encodePerSampleGrad(step, e, h, g);
           encodeMatmul(step, g, g, o, { transB: true });
         },
@@ -356,6 +359,9 @@ function gradCases(tier: Tier): CaseSpec[] {
   return [
     ...sizes.map(([n, c, d]) => perSampleGradCase(n, c, d)),
     ...sizes.map(([n, c, d], i) => gramCase(n, c, d, "factorGram", isLast(i, sizes))),
+    // Both of factor_gram's paths, whichever the adapter gets by default (the rows above).
+    ...sizes.map(([n, c, d]) => gramCase(n, c, d, "factorGram", false, "blocked")),
+    ...sizes.map(([n, c, d]) => gramCase(n, c, d, "factorGram", false, "products")),
     gramCase(n, c, d, "materialised", true),
   ];
 }

@@ -5,19 +5,31 @@
  * are split into chunks when they exceed the storage binding limit.
  */
 import gramCode from "../../../shaders/factor_gram.wgsl" with { type: "text" };
+import combineCode from "../../../shaders/factor_gram_combine.wgsl" with { type: "text" };
 import tiles from "../../../shaders/register_tiles.wgsl" with { type: "text" };
 import { ShapeError } from "../../errors.ts";
 import type { KernelSpec } from "../pipelines.ts";
 import { ceilDiv, type Step } from "../step.ts";
 import { empty, type Tensor } from "../tensor.ts";
 import { packParams, type ParamsLayout } from "../uniforms.ts";
-import { dims2, expectDType, expectShape, fmtShape, rowChunks, rowSlice } from "./common.ts";
+import { dims2, expectDType, expectShape, fmtShape, grid1d, rowChunks, rowSlice } from "./common.ts";
+import { encodeMatmul } from "./matmul.ts";
+import { sqNorms } from "./reduce_rows.ts";
 
 export const FACTOR_GRAM: KernelSpec = {
   name: "factor_gram",
   code: tiles + gramCode,
   bindings: ["uniform", "read", "read", "read", "read", "write"],
 };
+
+export const FACTOR_GRAM_COMBINE: KernelSpec = {
+  name: "factor_gram_combine",
+  code: combineCode,
+  bindings: ["uniform", "write", "read", "read", "read", "read", "read"],
+};
+
+/** Mirrors `struct Params` in factor_gram_combine.wgsl. */
+export const FACTOR_GRAM_COMBINE_PARAMS: ParamsLayout = [["m", "u32"], ["n", "u32"], ["bias", "f32"]];
 
 /** Mirrors `struct Params` in factor_gram.wgsl. */
 export const FACTOR_GRAM_PARAMS: ParamsLayout = [
@@ -32,6 +44,8 @@ export const FACTOR_GRAM_PARAMS: ParamsLayout = [
 const TILE_ROWS = 16;
 /** Columns per lane (CL in the shader). */
 const LANE_COLS = 8;
+/** Invocations per workgroup of the combine kernel. */
+const COMBINE_WG = 64;
 /** Lanes per workgroup: one AVX2 SIMD group on lavapipe (see pairwise.wgsl's header). */
 const WG = 8;
 
@@ -58,7 +72,19 @@ export interface FactorGramOptions {
   bias?: boolean;
   /** Divide by ‖g1ᵢ‖ ‖g2ⱼ‖ (default false); 0 where either gradient is 0. */
   cosine?: boolean;
+  /** The computation: by default "blocked" on CPU adapters and "products" on GPUs (see below). */
+  variant?: FactorGramVariant;
 }
+
+/**
+ * "blocked": factor_gram.wgsl, both inner products per entry in one register-blocked kernel (8-lane
+ * workgroups: lavapipe's best, 16–18 GFLOP/s). "products": e1·e2ᵀ and h1·h2ᵀ as two matmuls, then
+ * factor_gram_combine.wgsl — on a GPU the tiled matmul runs at tens of TFLOP/s while 8-lane workgroups
+ * leave most of each warp idle (on an H200 the blocked kernel took 15 ms at n = 6,000, slower than
+ * materialising gᵢ: bench/RESULTS.md). Both never form gᵢ. "products" needs an (n1, n2) temporary and
+ * the output in one binding; past that it falls back to "blocked", which is split into row chunks.
+ */
+export type FactorGramVariant = "blocked" | "products";
 
 /** The (n1, n2, C, D) of a factor_gram block, validated. */
 export function factorGramShape(a: Factors, b: Factors): [number, number, number, number] {
@@ -92,11 +118,16 @@ export function encodeFactorGram(
   expectShape("factor_gram", "out", out, [n1, n2]);
   expectDType("factor_gram", "out", out, "f32");
   if (n1 === 0 || n2 === 0) return;
-  const constants = { COSINE: !!opts.cosine, WG };
   const bias = (opts.bias ?? true) ? 1 : 0;
-  const max = step.gpu.limits.maxComputeWorkgroupsPerDimension;
   // Only set 1's rows and the output's can be cut into contiguous chunks.
   const chunks = rowChunks(step.gpu, n1, [c * 4, d * 4, n2 * 4]);
+  const variant = opts.variant ?? (step.gpu.onCpu ? "blocked" : "products");
+  if (variant === "products" && chunks.length === 1) {
+    encodeProducts(step, a, b, out, { bias, cosine: !!opts.cosine });
+    return;
+  }
+  const constants = { COSINE: !!opts.cosine, WG };
+  const max = step.gpu.limits.maxComputeWorkgroupsPerDimension;
   for (const [r0, rows] of chunks) {
     const whole = chunks.length === 1;
     const params = packParams(FACTOR_GRAM_PARAMS, { m: rows, n: n2, c, d, bias });
@@ -108,6 +139,38 @@ export function encodeFactorGram(
       whole ? out : rowSlice(out, r0, rows, n2 * 4),
     ], [Math.min(ceilDiv(n2, LANE_COLS * WG), max), Math.min(ceilDiv(rows, TILE_ROWS), max)]);
   }
+}
+
+/** The "products" path: EE into `out`, HH into a temporary, then the combine kernel. */
+function encodeProducts(
+  step: Step,
+  a: Factors,
+  b: Factors,
+  out: Tensor,
+  v: { bias: number; cosine: boolean },
+) {
+  const [n1, n2] = [out.shape[0], out.shape[1]];
+  encodeMatmul(step, a.e, b.e, out, { transB: true });
+  const hh = empty(step.gpu, [n1, n2], "f32", "factor_gram.hh");
+  encodeMatmul(step, a.h, b.h, hh, { transB: true });
+  // Without COSINE the norms are not read: bind placeholders of the right kind.
+  const norms = v.cosine
+    ? [sqNorms(step, a.e), sqNorms(step, a.h), sqNorms(step, b.e), sqNorms(step, b.h)]
+    : [
+      hh,
+      hh,
+      hh,
+      hh,
+    ];
+  const params = packParams(FACTOR_GRAM_COMBINE_PARAMS, { m: n1, n: n2, bias: v.bias });
+  step.dispatch(
+    FACTOR_GRAM_COMBINE,
+    { COSINE: v.cosine, WG: COMBINE_WG },
+    params,
+    [out, hh, ...norms],
+    grid1d(step.gpu, ceilDiv(n1 * n2, COMBINE_WG)),
+  );
+  step.release(hh, ...(v.cosine ? norms : []));
 }
 
 /** The block ⟨g1ᵢ, g2ⱼ⟩ (or its cosine) into a new (n1, n2) tensor. */

@@ -4,11 +4,16 @@ import type { ParamsLayout } from "../uniforms.ts";
 import { BIAS_ADD, BIAS_ADD_IN_PLACE, BIAS_ADD_PARAMS } from "./bias_add.ts";
 import { COUNT_BELOW, COUNT_BELOW_PARAMS } from "./count_below.ts";
 import { CROSS_ENTROPY, CROSS_ENTROPY_PARAMS } from "./cross_entropy.ts";
-import { FACTOR_GRAM, FACTOR_GRAM_PARAMS } from "./factor_gram.ts";
+import {
+  FACTOR_GRAM,
+  FACTOR_GRAM_COMBINE,
+  FACTOR_GRAM_COMBINE_PARAMS,
+  FACTOR_GRAM_PARAMS,
+} from "./factor_gram.ts";
 import { GATHER_ROWS, GATHER_ROWS_PARAMS } from "./gather_rows.ts";
 import { COL2IM, COL2IM_PARAMS, IM2COL, IM2COL_PARAMS } from "./im2col.ts";
 import { MASKED_ARGMAX_FINISH, MASKED_ARGMAX_PARAMS, MASKED_ARGMAX_PARTIAL } from "./masked_argmax.ts";
-import { MATMUL, MATMUL_PARAMS } from "./matmul.ts";
+import { MATMUL, MATMUL_BLOCKED, MATMUL_PARAMS } from "./matmul.ts";
 import { MAXPOOL, MAXPOOL_BACKWARD, MAXPOOL_BACKWARD_PARAMS, MAXPOOL_PARAMS } from "./maxpool.ts";
 import { METRICS, METRICS_PARAMS } from "./metrics.ts";
 import {
@@ -32,6 +37,7 @@ import { SOFTMAX, SOFTMAX_PARAMS } from "./softmax.ts";
 /** Each kernel with the Params layout its wrapper packs (null when the shader takes no uniform). */
 export const ALL_KERNELS: readonly { spec: KernelSpec; params: ParamsLayout | null }[] = [
   { spec: MATMUL, params: MATMUL_PARAMS },
+  { spec: MATMUL_BLOCKED, params: MATMUL_PARAMS },
   { spec: BIAS_ADD, params: BIAS_ADD_PARAMS },
   { spec: BIAS_ADD_IN_PLACE, params: BIAS_ADD_PARAMS },
   { spec: RELU, params: RELU_PARAMS },
@@ -46,6 +52,7 @@ export const ALL_KERNELS: readonly { spec: KernelSpec; params: ParamsLayout | nu
   { spec: MASKED_ARGMAX_FINISH, params: MASKED_ARGMAX_PARAMS },
   { spec: PER_SAMPLE_GRAD, params: PER_SAMPLE_GRAD_PARAMS },
   { spec: FACTOR_GRAM, params: FACTOR_GRAM_PARAMS },
+  { spec: FACTOR_GRAM_COMBINE, params: FACTOR_GRAM_COMBINE_PARAMS },
   { spec: PAIRWISE, params: PAIRWISE_PARAMS },
   { spec: COUNT_BELOW, params: COUNT_BELOW_PARAMS },
   { spec: GATHER_ROWS, params: GATHER_ROWS_PARAMS },

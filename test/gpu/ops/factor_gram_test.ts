@@ -5,6 +5,7 @@ import {
   factorGram,
   type FactorGramOptions,
   factorGramTolerance,
+  type FactorGramVariant,
   type Factors,
 } from "../../../src/gpu/ops/factor_gram.ts";
 import { matmul, matmulTolerance } from "../../../src/gpu/ops/matmul.ts";
@@ -64,6 +65,9 @@ function upload(gpu: Gpu, x: Rows, c: number, d: number): Factors {
   return { e: tensor(gpu, x.e, [x.n, c]), h: tensor(gpu, x.h, [x.n, d]) };
 }
 
+/** Both computations run on every adapter in these tests, whichever one the adapter gets by default. */
+const VARIANTS: FactorGramVariant[] = ["blocked", "products"];
+
 async function gram(gpu: Gpu, a: Factors, b: Factors, opts: FactorGramOptions): Promise<Float32Array> {
   let out!: Tensor;
   await run(gpu, "factor_gram test", (step) => (out = factorGram(step, a, b, opts)));
@@ -97,17 +101,21 @@ Deno.test("factor_gram matches float64 ⟨gᵢ, gⱼ⟩ at awkward shapes, bias 
     const a = rows(r, n1, c, d);
     const b = rows(r, n2, c, d);
     const [ga, gb] = [upload(gpu, a, c, d), upload(gpu, b, c, d)];
-    for (const bias of [true, false]) {
-      for (const cosine of [false, true]) {
-        const want = refGram(a, b, c, d, bias, cosine);
-        const what = `factor_gram n1=${n1} n2=${n2} C=${c} D=${d} bias=${bias} cosine=${cosine} seed=${seed}`;
-        assertClose(
-          what,
-          await gram(gpu, ga, gb, { bias, cosine }),
-          want,
-          factorGramTolerance(c, d),
-          maxAbs(want),
-        );
+    for (const variant of VARIANTS) {
+      for (const bias of [true, false]) {
+        for (const cosine of [false, true]) {
+          const want = refGram(a, b, c, d, bias, cosine);
+          const what =
+            `factor_gram ${variant} n1=${n1} n2=${n2} C=${c} D=${d} bias=${bias} cosine=${cosine} ` +
+            `seed=${seed}`;
+          assertClose(
+            what,
+            await gram(gpu, ga, gb, { bias, cosine, variant }),
+            want,
+            factorGramTolerance(c, d),
+            maxAbs(want),
+          );
+        }
       }
     }
     dispose(ga, gb);
@@ -148,15 +156,18 @@ Deno.test("factor_gram: a missing bias term, a transposed or shifted block is ca
   const a = rows(r, n1, c, d);
   const b = rows(r, n2, c, d);
   const [fa, fb] = [upload(gpu, a, c, d), upload(gpu, b, c, d)];
-  const got = await gram(gpu, fa, fb, { bias: true });
-  const tol = factorGramTolerance(c, d);
-  const noBias = refGram(a, b, c, d, false, false);
-  assert.throws(() => assertClose("no bias", got, noBias, tol, maxAbs(noBias)));
-  const transposed = refGram(b, a, c, d, true, false);
-  assert.throws(() => assertClose("transposed", got, transposed, tol, maxAbs(transposed)));
-  const want = refGram(a, b, c, d, true, false);
-  const shifted = want.map((_, i) => want[(i + 1) % want.length]);
-  assert.throws(() => assertClose("shifted", got, shifted, tol, maxAbs(shifted)));
+  for (const variant of VARIANTS) {
+    const got = await gram(gpu, fa, fb, { bias: true, variant });
+    const tol = factorGramTolerance(c, d);
+    assertClose(variant, got, refGram(a, b, c, d, true, false), tol, maxAbs(got));
+    const noBias = refGram(a, b, c, d, false, false);
+    assert.throws(() => assertClose("no bias", got, noBias, tol, maxAbs(noBias)));
+    const transposed = refGram(b, a, c, d, true, false);
+    assert.throws(() => assertClose("transposed", got, transposed, tol, maxAbs(transposed)));
+    const want = refGram(a, b, c, d, true, false);
+    const shifted = want.map((_, i) => want[(i + 1) % want.length]);
+    assert.throws(() => assertClose("shifted", got, shifted, tol, maxAbs(shifted)));
+  }
   dispose(fa, fb);
 });
 
@@ -179,9 +190,33 @@ Deno.test("factor_gram: NFG's cosine is cos(eᵢ, eⱼ)·cos(hᵢ, hⱼ); a zero
   for (let i = 0; i < n; i++) {
     for (let j = 0; j < n; j++) want[i * n + j] = cos(x.e, c, i, j) * cos(x.h, d, i, j);
   }
-  const got = await gram(gpu, f, f, { bias: false, cosine: true });
-  assertClose("factor_gram NFG cosine", got, want, factorGramTolerance(c, d));
-  for (let j = 0; j < n; j++) assert.equal(got[3 * n + j], 0);
+  for (const variant of VARIANTS) {
+    const got = await gram(gpu, f, f, { bias: false, cosine: true, variant });
+    assertClose(`factor_gram ${variant} NFG cosine`, got, want, factorGramTolerance(c, d));
+    for (let j = 0; j < n; j++) assert.equal(got[3 * n + j], 0);
+  }
+  dispose(f);
+});
+
+Deno.test("factor_gram: the default is blocked on CPU adapters, products (matmuls, no gᵢ) on GPUs", async () => {
+  const gpu = await testGpu();
+  const [n, c, d] = [40, 10, 33];
+  const f = upload(gpu, rows(new Rng(12), n, c, d), c, d);
+  const kernels = async (variant?: FactorGramVariant) => {
+    const names: string[] = [];
+    let out!: Tensor;
+    await run(gpu, "t", (s) => {
+      const dispatch = s.dispatch.bind(s);
+      s.dispatch = (spec, ...rest) => (names.push(spec.name), dispatch(spec, ...rest));
+      out = factorGram(s, f, f, { cosine: true, variant });
+    });
+    out.dispose();
+    return names;
+  };
+  assert.deepEqual(await kernels("blocked"), ["factor_gram"]);
+  const products = await kernels("products");
+  assert.ok(products.includes("factor_gram_combine") && !products.includes("factor_gram"), products.join());
+  assert.deepEqual(await kernels(), gpu.onCpu ? ["factor_gram"] : products);
   dispose(f);
 });
 
@@ -196,8 +231,10 @@ Deno.test("factor_gram: empty shapes", async () => {
   // D = 0: G = ⟨e1ᵢ, e2ⱼ⟩ · β.
   const e = new Float32Array([1, 2, 3, 4]);
   const flat = upload(gpu, { n: 2, e, h: new Float32Array(0) }, 2, 0);
-  assert.deepEqual([...await gram(gpu, flat, flat, { bias: true })], [5, 11, 11, 25]);
-  assert.deepEqual([...await gram(gpu, flat, flat, { bias: false })], [0, 0, 0, 0]);
+  for (const variant of VARIANTS) {
+    assert.deepEqual([...await gram(gpu, flat, flat, { bias: true, variant })], [5, 11, 11, 25]);
+    assert.deepEqual([...await gram(gpu, flat, flat, { bias: false, variant })], [0, 0, 0, 0]);
+  }
   dispose(none, some, flat);
 });
 
@@ -232,15 +269,25 @@ Deno.test("factor_gram: rows over the binding limit are split into chunks", asyn
     const b = rows(r, n2, c, d);
     const fa = { e: tensor(gpu, a.e, [n1, c]), h: tensor(gpu, a.h, [n1, d]) };
     const fb = { e: tensor(gpu, b.e, [n2, c]), h: tensor(gpu, b.h, [n2, d]) };
-    let dispatches = 0;
-    let out!: Tensor;
-    await run(gpu, "t", (s) => {
-      out = factorGram(s, fa, fb);
-      dispatches = s.dispatches;
-    });
-    assert.ok(dispatches > 1, `expected a split, got ${dispatches} dispatch`);
-    const want = refGram(a, b, c, d, true, false);
-    assertClose("factor_gram split", await out.read(), want, factorGramTolerance(c, d), maxAbs(want));
+    // "products" needs the output in one binding: it falls back to the blocked kernel's chunks.
+    for (const variant of VARIANTS) {
+      let dispatches = 0;
+      let out!: Tensor;
+      await run(gpu, "t", (s) => {
+        out = factorGram(s, fa, fb, { variant });
+        dispatches = s.dispatches;
+      });
+      assert.ok(dispatches > 1, `expected a split, got ${dispatches} dispatch`);
+      const want = refGram(a, b, c, d, true, false);
+      assertClose(
+        `factor_gram ${variant} split`,
+        await out.read(),
+        want,
+        factorGramTolerance(c, d),
+        maxAbs(want),
+      );
+      out.dispose();
+    }
   } finally {
     gpu.destroy();
   }
