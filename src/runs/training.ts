@@ -74,8 +74,8 @@ export interface TrainingRunOptions {
   /** Save model and optimiser state (and the strategy's, for CREST) here after every epoch. */
   checkpoint?: string;
   /**
-   * Receives the checkpoint bytes after every epoch, before `onEpoch`; a run given them
-   * back as `resume` continues after that epoch as if it had not stopped.
+   * Receives the checkpoint bytes after every epoch, before `onEpoch`; a run given them back as `resume`
+   * continues after that epoch as if it had not stopped.
    */
   onCheckpoint?: (bytes: Uint8Array, epoch: number) => Promise<void>;
   /** Continue from this checkpoint (taken by this same run configuration). */
@@ -342,14 +342,13 @@ async function runCrest(
       result.selectionSeconds = extra.selectionSeconds ?? 0;
       result.trainSeconds = extra.trainSeconds ?? 0;
     }
-    let round = crest.selections;
     await crest.fit({
       signal: opts.signal,
       onSelection: (s) => {
         const rs: RunSubset = {
           indices: new Uint32Array(0),
           weights: new Float32Array(0),
-          round: round++,
+          round: s.round - 1, // CREST counts its selections from 1
           epoch: s.epoch + 1,
           seconds: s.seconds,
           classCounts: [],

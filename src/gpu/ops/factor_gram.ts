@@ -1,12 +1,13 @@
 /**
  * factor_gram: a block of the Gram matrix of per-sample last-layer gradients, G[i, j] = ⟨g1ᵢ, g2ⱼ⟩ =
  * ⟨e1ᵢ, e2ⱼ⟩ (⟨h1ᵢ, h2ⱼ⟩ + β), computed from the factors e (n, C) and h (n, D) without forming gᵢ
- * (shaders/factor_gram.wgsl); optionally the cosine G[i, j] / (‖g1ᵢ‖ ‖g2ⱼ‖). Rows of set 1 and of the output
+ * (shaders/factor_gram.wgsl on CPU adapters, two matmuls and shaders/factor_gram_combine.wgsl on GPUs:
+ * `FactorGramVariant`); optionally the cosine G[i, j] / (‖g1ᵢ‖ ‖g2ⱼ‖). Rows of set 1 and of the output
  * are split into chunks when they exceed the storage binding limit.
  */
 import gramCode from "../../../shaders/factor_gram.wgsl" with { type: "text" };
 import combineCode from "../../../shaders/factor_gram_combine.wgsl" with { type: "text" };
-import tiles from "../../../shaders/register_tiles.wgsl" with { type: "text" };
+import registerTiles from "../../../shaders/register_tiles.wgsl" with { type: "text" };
 import { ShapeError } from "../../errors.ts";
 import type { KernelSpec } from "../pipelines.ts";
 import { ceilDiv, type Step } from "../step.ts";
@@ -18,7 +19,7 @@ import { sqNorms } from "./reduce_rows.ts";
 
 export const FACTOR_GRAM: KernelSpec = {
   name: "factor_gram",
-  code: tiles + gramCode,
+  code: registerTiles + gramCode,
   bindings: ["uniform", "read", "read", "read", "read", "write"],
 };
 
@@ -156,12 +157,7 @@ function encodeProducts(
   // Without COSINE the norms are not read: bind placeholders of the right kind.
   const norms = v.cosine
     ? [sqNorms(step, a.e), sqNorms(step, a.h), sqNorms(step, b.e), sqNorms(step, b.h)]
-    : [
-      hh,
-      hh,
-      hh,
-      hh,
-    ];
+    : new Array<Tensor>(4).fill(hh);
   const params = packParams(FACTOR_GRAM_COMBINE_PARAMS, { m: n1, n: n2, bias: v.bias });
   step.dispatch(
     FACTOR_GRAM_COMBINE,

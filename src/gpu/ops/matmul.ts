@@ -1,13 +1,13 @@
 /**
  * matmul: C = alpha · op(A) · op(B) + beta · C on the GPU, op = identity or transpose, in one of two
  * kernels: shaders/matmul.wgsl (workgroup-memory tiles, for GPUs) or shaders/matmul_blocked.wgsl
- * (8-lane workgroups with register blocks, for CPU adapters such as lavapipe, where it is 2–4× faster).
+ * (8-lane workgroups with register blocks, for CPU adapters such as lavapipe, where it is about 2× faster).
  * Rows of C (and of A when it is not transposed) are split into chunks when they exceed the storage
  * binding limit.
  */
 import code from "../../../shaders/matmul.wgsl" with { type: "text" };
 import blockedCode from "../../../shaders/matmul_blocked.wgsl" with { type: "text" };
-import tiles from "../../../shaders/register_tiles.wgsl" with { type: "text" };
+import registerTiles from "../../../shaders/register_tiles.wgsl" with { type: "text" };
 import { ShapeError } from "../../errors.ts";
 import type { MatmulVariant } from "../device.ts";
 import type { KernelSpec } from "../pipelines.ts";
@@ -19,7 +19,7 @@ import { dims2, expectShape, fmtShape, rowChunks, rowSlice } from "./common.ts";
 export const MATMUL: KernelSpec = { name: "matmul", code, bindings: ["uniform", "read", "read", "write"] };
 export const MATMUL_BLOCKED: KernelSpec = {
   name: "matmul_blocked",
-  code: tiles + blockedCode,
+  code: registerTiles + blockedCode,
   bindings: ["uniform", "read", "read", "write"],
 };
 
@@ -66,8 +66,8 @@ export type { MatmulVariant };
  * lavapipe) and for those whose tiled grid is one workgroup, which leaves a core idle (the gradients of
  * small layers and of convolution weights: 1.3–6× faster); the tiled kernel's narrow tiles stay faster
  * on tall, narrow products (the convolutions' im2col products, n = 8 or 16: 1.2–2×). GpuOptions.matmul
- * overrides the choice for a whole device. Measured with
- * bench/kernels.ts's matmul cases and the shapes of the MLP and CNN steps (bench/RESULTS.md).
+ * overrides the choice for a whole device. Measured with bench/kernels.ts's matmul cases and on the
+ * shapes of the MLP and CNN steps (bench/RESULTS.md).
  */
 export function defaultMatmulVariant(
   gpu: { onCpu: boolean; matmulVariant?: MatmulVariant | null },

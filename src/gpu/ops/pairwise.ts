@@ -5,7 +5,7 @@
  * binding limit.
  */
 import pairwiseCode from "../../../shaders/pairwise.wgsl" with { type: "text" };
-import tiles from "../../../shaders/register_tiles.wgsl" with { type: "text" };
+import registerTiles from "../../../shaders/register_tiles.wgsl" with { type: "text" };
 import { InvalidInputError, ShapeError } from "../../errors.ts";
 import type { KernelSpec } from "../pipelines.ts";
 import { ceilDiv, type Step } from "../step.ts";
@@ -15,7 +15,7 @@ import { dims2, expectDType, expectShape, fmtShape, rowChunks, rowSlice } from "
 
 export const PAIRWISE: KernelSpec = {
   name: "pairwise",
-  code: tiles + pairwiseCode,
+  code: registerTiles + pairwiseCode,
   bindings: ["uniform", "read", "read", "write"],
 };
 
