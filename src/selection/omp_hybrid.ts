@@ -216,12 +216,13 @@ export async function ompHybrid(
 
 /**
  * Whether a dense problem's pass reads an f16 copy of g: when asked, or by default from 2²⁰ entries on
- * (where the pass is bound by memory) — both only if the adapter has shader-f16 and every entry is finite
- * (checked by the caller's readFeatures).
+ * (where the pass is bound by memory) — both only if the adapter has shader-f16, g is not all zero and
+ * every entry is finite (checked by the caller's readFeatures). Returns g's largest |entry| (the copy's
+ * scale) when it does, 0 when it does not.
  */
-function useF16(gpu: Gpu, cpu: { n: number; d: number; g: Float32Array }, f16: boolean | undefined): boolean {
-  if (!gpu.features.has("shader-f16") || maxAbs(cpu.g) === 0) return false;
-  return f16 ?? cpu.n * cpu.d >= 2 ** 20;
+function f16Max(gpu: Gpu, cpu: { n: number; d: number; g: Float32Array }, f16: boolean | undefined): number {
+  if (!gpu.features.has("shader-f16") || !(f16 ?? cpu.n * cpu.d >= 2 ** 20)) return 0;
+  return maxAbs(cpu.g);
 }
 
 function maxAbs(x: Float32Array): number {
@@ -314,6 +315,8 @@ function setUp(
   let rlen: number;
   /** Rounding bound of every correlation, per unit of ‖gᵢ‖·‖r‖. */
   let gamma: number;
+  // g's largest |entry| when the dense pass reads an f16 copy of it, 0 when it does not.
+  const big = problem.kind === "dense" && cpu.kind === "dense" ? f16Max(gpu, cpu, f16) : 0;
   if (problem.kind === "factored" && cpu.kind === "factored") {
     const [c, dh] = [cpu.c, cpu.dh];
     const cp = 4 * Math.ceil(c / 4);
@@ -331,8 +334,8 @@ function setUp(
     const p = { ...base, d: c, dh, bias: cpu.bias ? 1 : 0 };
     record = (step, r) => omp.encodeFactoredCorr(step, p, problem.e, htT, r, corr);
     gamma = SAFE * (c + dh + 4) * U;
-  } else if (problem.kind === "dense" && cpu.kind === "dense" && useF16(gpu, cpu, f16)) {
-    return batchedF16(gpu, cpu, norms, { out, zeros, pick, corr, mask, normsT, owned });
+  } else if (problem.kind === "dense" && cpu.kind === "dense" && big > 0) {
+    return batchedF16(gpu, cpu, norms, big, { out, zeros, pick, corr, mask, normsT, owned });
   } else if (problem.kind === "dense") {
     const d = problem.g.shape[1];
     rlen = d;
@@ -395,6 +398,7 @@ function batchedF16(
   gpu: Gpu,
   cpu: { n: number; d: number; g: Float32Array },
   norms: Float64Array,
+  big: number,
   shared: {
     out: Tensor<"u32">;
     zeros: Uint32Array<ArrayBuffer>;
@@ -410,8 +414,8 @@ function batchedF16(
   const own = <T extends Tensor<"u32" | "f32">>(t: T) => (owned.push(t), t);
   const q = Math.ceil(d / 4);
   const np = omp.rowdotF16BatchRows(n);
-  // f16 copy of g, transposed, prescaled by a power of two so that its largest entry sits just under 2¹⁴.
-  const big = maxAbs(cpu.g);
+  // f16 copy of g, transposed, prescaled by a power of two so that its largest entry (big) sits just under
+  // 2¹⁴.
   const scaleG = 2 ** (13 - Math.floor(Math.log2(big)));
   const h16 = new Float16Array(q * np * 4);
   for (let i = 0; i < n; i++) {
