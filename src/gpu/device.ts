@@ -122,8 +122,9 @@ export class Gpu {
 
   /** Pops the scopes of `pushScopes` and throws the first error caught, typed, naming `label`. */
   async popScopes(label: string): Promise<void> {
-    const validation = await this.device.popErrorScope();
-    const oom = await this.device.popErrorScope();
+    // Both pops are issued before the first await: a step pushed while this one's errors are pending
+    // (the hybrid OMP's next batch) must not take the outer scope.
+    const [validation, oom] = await Promise.all([this.device.popErrorScope(), this.device.popErrorScope()]);
     this.assertAlive();
     if (oom) throw new GpuOutOfMemoryError(`${label}: the GPU ran out of memory (${oom.message})`);
     if (validation) throw new GpuValidationError(`${label}: ${validation.message}`);

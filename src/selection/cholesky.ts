@@ -7,7 +7,9 @@
  *
  * `mark()` / `undo(mark)` roll the factor back to an earlier state (the speculative look-ahead of
  * `omp_hybrid.ts` rolls back picks the GPU did not confirm): while a mark is open every append records
- * the old size and every removal the rows it rewrites; `commit()` forgets the records.
+ * the old size and every removal the rows it rewrites; `commit()` forgets the records, `commit(mark)`
+ * only those older than `mark` (marks are positions in the whole record stream, so later marks stay
+ * valid).
  */
 export class Cholesky {
   /** (cap, cap) row-major; rows/columns ≥ size are garbage. */
@@ -16,6 +18,8 @@ export class Cholesky {
   size = 0;
   /** Undo records since the oldest open mark: the size before, and the rows from `from` on if rewritten. */
   #journal: { size: number; from: number; rows: Float64Array | null }[] = [];
+  /** Records committed (dropped from the front of the journal) so far: marks count from the start. */
+  #dropped = 0;
   #journaling = false;
 
   constructor(cap: number) {
@@ -68,22 +72,33 @@ export class Cholesky {
   /** Opens a mark: `undo` with the returned value restores the factor as it is now. */
   mark(): number {
     this.#journaling = true;
-    return this.#journal.length;
+    return this.#dropped + this.#journal.length;
   }
 
   /** Restores the factor to its state at `mark` (records after it are undone, newest first). */
   undo(mark: number): void {
-    while (this.#journal.length > mark) {
+    if (mark < this.#dropped) throw new Error("Cholesky: undo to a committed mark");
+    while (this.#dropped + this.#journal.length > mark) {
       const r = this.#journal.pop()!;
       this.size = r.size;
       if (r.rows) this.#l.set(r.rows, r.from * this.cap);
     }
   }
 
-  /** Forgets every mark (the current state becomes the only one). */
-  commit(): void {
-    this.#journal = [];
-    this.#journaling = false;
+  /**
+   * Forgets the records older than `before` (a mark), so marks from `before` on can still be undone; with
+   * no argument, forgets every mark (the current state becomes the only one).
+   */
+  commit(before?: number): void {
+    if (before === undefined) {
+      this.#dropped += this.#journal.length;
+      this.#journal = [];
+      this.#journaling = false;
+      return;
+    }
+    const drop = Math.max(0, Math.min(before - this.#dropped, this.#journal.length));
+    this.#journal.splice(0, drop);
+    this.#dropped += drop;
   }
 
   /** Solves A c = q (length size). */

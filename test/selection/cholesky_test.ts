@@ -67,3 +67,44 @@ Deno.test("Cholesky mark/undo restores the factor exactly after appends and Give
     assert.ok(Math.abs(inc2[i] - fresh2[i]) <= 1e-9 * (1 + Math.abs(fresh2[i])));
   }
 });
+
+Deno.test("Cholesky commit(mark) keeps later marks undoable and refuses earlier ones", () => {
+  const rng = new Rng(4);
+  const m = 10;
+  const a = spd(rng, m);
+  const y = Float64Array.from(rng.normals(m));
+  const chol = new Cholesky(m);
+  const rows: number[] = [];
+  const add = (r: number) => {
+    assert.ok(chol.append(rows.map((s) => a[s * m + r]), a[r * m + r]));
+    rows.push(r);
+  };
+  for (const r of [0, 1, 2]) add(r);
+  const first = chol.mark();
+  add(3);
+  chol.remove(1); // a removal's record (rows rewritten) sits between the marks
+  rows.splice(1, 1);
+  const second = chol.mark();
+  const atSecond = rows.slice();
+  const [before] = bothSolves(chol, a, m, atSecond, y);
+  add(4);
+  add(5);
+  chol.commit(second); // the records before `second` go; `second` stays valid
+  assert.throws(() => chol.undo(first), /committed mark/);
+  chol.undo(second);
+  assert.equal(chol.size, atSecond.length);
+  const [after] = bothSolves(chol, a, m, atSecond, y);
+  assert.deepEqual([...after], [...before], "bit-identical after undo to the kept mark");
+  // A mark taken after a partial commit counts from the same origin.
+  const third = chol.mark();
+  rows.length = 0;
+  rows.push(...atSecond);
+  add(6);
+  chol.undo(third);
+  assert.equal(chol.size, atSecond.length);
+  chol.commit();
+  const [fresh, direct] = bothSolves(chol, a, m, atSecond, y);
+  for (let i = 0; i < fresh.length; i++) {
+    assert.ok(Math.abs(fresh[i] - direct[i]) <= 1e-9 * (1 + Math.abs(direct[i])));
+  }
+});

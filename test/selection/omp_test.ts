@@ -218,6 +218,8 @@ Deno.test("hybrid Batch-OMP runs ahead of the GPU (fewer read-backs than iterati
     ["dense λ=0.5", problem(12, 300, 48), 300, 48, 40, 0.5, false],
     ["dense λ=0", problem(13, 250, 60), 250, 60, 50, 0, false],
     ["drops", drops, 150, 60, 25, 0.1, false],
+    // More rows than the pool holds: guesses miss, and speculative batches are dropped and undone.
+    ["misses", problem(7, 1200, 32), 1200, 32, 60, 0.5, false],
     // The f16 pass (re-checked in float64), d not a multiple of 4.
     ["dense f16 λ=0.5", problem(14, 300, 45), 300, 45, 40, 0.5, true],
     ["dense f16 λ=0", problem(15, 200, 70), 200, 70, 60, 0, true],
@@ -240,6 +242,12 @@ Deno.test("hybrid Batch-OMP runs ahead of the GPU (fewer read-backs than iterati
       `${what}: ${got.readBacks} read-backs for ${got.iterations} iterations`,
     );
     assert.equal(got.f32Picks, 0);
+    if (what === "misses") {
+      assert.ok(
+        got.passes! > got.iterations + 10,
+        `misses: ${got.passes} passes, ${got.iterations} iterations`,
+      );
+    }
   }
   // Factored, with C and D that are not multiples of 4.
   const [n, c, dh, k] = [256, 7, 19, 40];
