@@ -66,6 +66,40 @@ Deno.test("a WebGPU validation error surfaces as GpuValidationError from submit(
   t.dispose();
 });
 
+Deno.test("a submitted step's error scopes are off the stack at once, so a next step may overlap it", async () => {
+  const gpu = await testGpu();
+  const src = tensor(gpu, new Float32Array([1, 2, 3, 4]));
+  const dst = empty(gpu, [4]);
+  const first = new Step(gpu, "first");
+  first.copy(src, dst);
+  const submitted = first.submit(); // not awaited: the hybrid OMP records its next batch meanwhile
+  // Both of the first step's scopes were popped before its first await: the stack is empty now.
+  await assert.rejects(
+    () => gpu.device.popErrorScope(),
+    (e: unknown) => (e as Error).name === "OperationError",
+  );
+  const second = new Step(gpu, "second step");
+  second.dispatch(
+    {
+      name: "broken",
+      code: "@compute @workgroup_size(1) fn main() { let x: f32 = 1u; }",
+      bindings: [],
+    },
+    {},
+    null,
+    [],
+    [1],
+  );
+  const failed = second.submit();
+  await submitted; // the second step's error is not the first's
+  await assert.rejects(
+    () => failed,
+    (e: unknown) => e instanceof GpuValidationError && /second step/.test(e.message),
+  );
+  assert.deepEqual([...await dst.read()], [1, 2, 3, 4]);
+  [src, dst].forEach((t) => t.dispose());
+});
+
 Deno.test("after device loss every call is a GpuDeviceLostError", async () => {
   const gpu = await acquireGpu();
   gpu.device.destroy();
