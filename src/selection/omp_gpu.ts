@@ -68,7 +68,7 @@ export interface OmpResult {
   iterations: number;
   /** Iterations that still had a negative coefficient after the repair passes (then dropped at the end). */
   unresolvedNegatives: number;
-  /** GPU→CPU read-backs of the run (hybrid engine). */
+  /** GPU→CPU read-backs the run waited for (hybrid engine; a dropped speculative batch's is never awaited). */
   readBacks?: number;
   /** Correlation passes of the run, including passes on guesses that turned out wrong (hybrid engine). */
   passes?: number;

@@ -590,7 +590,10 @@ function batchedF16(
   };
 }
 
-/** ⟨g_slot, v⟩ for every atom, from the slot-ordered copy of the picks' rows (v: gⱼ widened once). */
+/**
+ * ⟨g_slot, v⟩ for every atom, from the slot-ordered copy of the picks' rows (v: gⱼ widened once). The row
+ * dot is written out here: calling features.ts's `dotRowVec` per row measured ~20 % slower in this loop.
+ */
 function denseColumn(store: { g: Float32Array; d: number }, active: Atom[], v: Float64Array): Float64Array {
   const { g, d } = store;
   const out = new Float64Array(active.length);
