@@ -186,6 +186,8 @@ export async function ompHybrid(
     return best(words.subarray(at + 4, at + 4 + count), r, false).row;
   };
 
+  const done = (s: State) => s.active.length >= k || s.slot >= cap;
+
   /** Processes a guess: the factor is marked first, so that `undo` can take it back. */
   const guess = (s: State, j: number): { s: State; mark: number } => {
     const mark = chol.mark();
@@ -216,7 +218,7 @@ export async function ompHybrid(
       const g = guess(s, j);
       passes.push({ state: s, guess: j, mark: g.mark });
       s = g.s;
-      if (s.active.length >= k || s.slot >= cap) break;
+      if (done(s)) break;
     }
     const words = dev.finish();
     words.catch(() => {}); // a batch dropped unread must not surface as an unhandled rejection
@@ -242,8 +244,6 @@ export async function ompHybrid(
    * overhead); more where passes are cheap.
    */
   const specSize = () => Math.max(2, Math.min(ahead, Math.round(READBACK_MS / Math.max(msPerPass, 0.1))));
-
-  const done = (s: State) => s.active.length >= k || s.slot >= cap;
 
   try {
     let cur = build(st, ahead);
