@@ -74,8 +74,10 @@ export interface TrainingRunOptions {
   /** Save model and optimiser state (and the strategy's, for CREST) here after every epoch. */
   checkpoint?: string;
   /**
-   * Receives the checkpoint bytes after every epoch, before `onEpoch`; a run given them back as `resume`
-   * continues after that epoch as if it had not stopped.
+   * Receives the checkpoint bytes after every epoch, after `onEpoch` has recorded it; a run given them back
+   * as `resume` continues after that epoch as if it had not stopped. The order matters to a run killed
+   * between the two: its last checkpoint then never covers an epoch whose record was not written (that
+   * epoch is trained again from the previous checkpoint and recorded again; its live event may repeat).
    */
   onCheckpoint?: (bytes: Uint8Array, epoch: number) => Promise<void>;
   /** Continue from this checkpoint (taken by this same run configuration). */
@@ -210,9 +212,9 @@ export async function runTraining(gpu: Gpu, opts: TrainingRunOptions): Promise<T
         stepsDone: trainer.stepsDone,
         extra: resumeExtra(subset, result),
       };
+      await opts.onEpoch?.(e);
       if (opts.checkpoint) await saveCheckpoint(opts.checkpoint, model, position);
       if (opts.onCheckpoint) await opts.onCheckpoint(await encodeCheckpoint(model, position), epoch + 1);
-      await opts.onEpoch?.(e);
     }
     return result;
   } finally {
@@ -367,6 +369,7 @@ async function runCrest(
         };
         result.history.push(e);
         result.finalAccuracy = m.testAccuracy;
+        await opts.onEpoch?.(e);
         if (opts.checkpoint || opts.onCheckpoint) {
           const position = {
             epoch: m.epoch,
@@ -376,7 +379,6 @@ async function runCrest(
           if (opts.checkpoint) await saveCheckpoint(opts.checkpoint, model, position);
           if (opts.onCheckpoint) await opts.onCheckpoint(await encodeCheckpoint(model, position), m.epoch);
         }
-        await opts.onEpoch?.(e);
       },
     });
     return result;

@@ -104,11 +104,17 @@ Deno.test("a run resumed from its epoch checkpoint continues exactly as the unin
       train: { epochs: 5, batchSize: 40, seed: 4 },
       selection: { strategy, budget: 0.3, selectEvery: 2, warmEpochs: 1, nfgWarmEpochs: 1 },
     };
+    const calls: string[] = [];
     const whole = await runTraining(gpu, {
       ...base,
-      onCheckpoint: (bytes, epoch) => Promise.resolve(void checkpoints.set(epoch, bytes)),
+      onEpoch: (e) => void calls.push(`epoch ${e.epoch}`),
+      onCheckpoint: (bytes, epoch) =>
+        Promise.resolve(void (checkpoints.set(epoch, bytes), calls.push(`ck ${epoch}`))),
     });
     assert.deepEqual([...checkpoints.keys()], [1, 2, 3, 4, 5]);
+    // An epoch is recorded before a checkpoint covers it: a run killed between the two resumes from the
+    // previous checkpoint and records that epoch again, instead of skipping it.
+    assert.deepEqual(calls, [1, 2, 3, 4, 5].flatMap((n) => [`epoch ${n}`, `ck ${n}`]), strategy);
     // Epoch 3 trains on the subset chosen before epoch 2 (held in the checkpoint); epoch 4 selects again.
     const resumed = await runTraining(gpu, {
       ...base,
