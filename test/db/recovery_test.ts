@@ -74,7 +74,8 @@ Deno.test(
         const { importDataset } = await import("../scaleout/procs.ts");
         const dsId = await importDataset(gql, DS);
         runId = await startTraining(gql, training(dsId, 8));
-        await pollRun(gql, runId, (s) => s.epochs.length >= 2);
+        // Epoch 3 recorded means checkpoint 2 is stored (an epoch's record precedes its checkpoint).
+        await pollRun(gql, runId, (s) => s.epochs.length >= 3);
       } finally {
         await first.kill();
       }

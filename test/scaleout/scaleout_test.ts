@@ -130,7 +130,8 @@ Deno.test(
         "kill -9 of a worker mid-run: the other worker resumes the run from its checkpoint",
         async () => {
           const id = await startTraining(gql, run(dsId, 10, 9));
-          const mid = await pollRun(gql, id, (s) => s.status === "RUNNING" && s.epochs.length >= 2, 120_000);
+          // Epoch 3 recorded means checkpoint 2 is stored (an epoch's record precedes its checkpoint).
+          const mid = await pollRun(gql, id, (s) => s.status === "RUNNING" && s.epochs.length >= 3, 120_000);
           const victim = workers.find((w) => w.first === mid.worker!.id)!;
           const survivor = workers.find((w) => w !== victim)!;
           alive = survivor;
