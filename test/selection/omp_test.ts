@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { ompGpu } from "../../src/selection/omp_gpu.ts";
 import { ompObjective, ompReference } from "../../src/selection/omp_reference.ts";
 import { tensor } from "../../src/gpu/tensor.ts";
+import { CancelledError } from "../../src/errors.ts";
 import { assertClose, Rng, testGpu } from "../ref.ts";
 
 /** A random well-conditioned problem: Gaussian rows plus a shared positive drift (so many pᵢ > 0). */
@@ -270,4 +271,46 @@ Deno.test("hybrid Batch-OMP runs ahead of the GPU (fewer read-backs than iterati
     got.readBacks! < got.iterations,
     `factored: ${got.readBacks} read-backs for ${got.iterations} iterations`,
   );
+});
+
+Deno.test("hybrid Batch-OMP stops on abort with a batch in flight, and the device goes on working", async () => {
+  const { ompHybrid } = await import("../../src/selection/omp_hybrid.ts");
+  const gpu = await testGpu();
+  const [n, d, k] = [1200, 32, 60];
+  const gv = problem(7, n, d);
+  const g = tensor(gpu, gv, [n, d]);
+  const cpu = { kind: "dense" as const, g: gv, n, d };
+  try {
+    for (const denseF16 of [false, true]) {
+      if (denseF16 && !gpu.features.has("shader-f16")) continue;
+      const ctl = new AbortController();
+      let seen = 0;
+      // Aborted from the progress report: the next loop turn throws while the following batch (and, for the
+      // f32 device, a speculative one) is submitted and its read-back pending.
+      await assert.rejects(
+        () =>
+          ompHybrid(gpu, { kind: "dense", g }, cpu, {
+            k,
+            lambda: 0.5,
+            denseF16,
+            signal: ctl.signal,
+            progress: (done) => {
+              seen = done;
+              if (done >= 20) ctl.abort("test");
+            },
+          }),
+        CancelledError,
+      );
+      assert.ok(seen >= 20 && seen < k, `stopped at ${seen} of ${k}`);
+      const ref = ompReference(gv, n, d, { k, lambda: 0.5 });
+      const again = await ompHybrid(gpu, { kind: "dense", g }, cpu, { k, lambda: 0.5, denseF16 });
+      assert.deepEqual(
+        [...again.indices],
+        [...ref.indices],
+        `denseF16 ${denseF16}: a full run after the abort`,
+      );
+    }
+  } finally {
+    g.dispose();
+  }
 });
