@@ -59,6 +59,19 @@ export function materialise(
   return g;
 }
 
+/**
+ * A factored problem shaped like a classifier's last layer: eᵢ near −0.6 at class i mod C, small elsewhere;
+ * hᵢ ≥ 0 (post-ReLU); g materialised (width fd = C·(D + 1)).
+ */
+function factoredProblem(rng: Rng, n: number, c: number, dh: number) {
+  const ev = new Float32Array(n * c);
+  for (let i = 0; i < n; i++) {
+    for (let a = 0; a < c; a++) ev[i * c + a] = rng.next() * 0.3 - (a === i % c ? 0.6 : 0);
+  }
+  const hv = Float32Array.from(rng.normals(n * dh), Math.abs);
+  return { ev, hv, mg: materialise(ev, hv, n, c, dh), fd: c * (dh + 1) };
+}
+
 /** ⟨gᵢ, Σⱼ gⱼ⟩ in float64. */
 export function targetCorrelations(g: Float32Array, n: number, d: number): Float32Array {
   const b = new Float64Array(d);
@@ -182,13 +195,7 @@ Deno.test("hybrid Batch-OMP (float64 Cholesky on the CPU) picks the reference's 
   g.dispose();
   assert.deepEqual([...got.indices], [...ref.indices]);
   const [fn, c, dh] = [120, 4, 9];
-  const ev = new Float32Array(fn * c);
-  for (let i = 0; i < fn; i++) {
-    for (let a = 0; a < c; a++) ev[i * c + a] = rng.next() * 0.3 - (a === i % c ? 0.6 : 0);
-  }
-  const hv = Float32Array.from(rng.normals(fn * dh), Math.abs);
-  const mg = materialise(ev, hv, fn, c, dh);
-  const fd = c * (dh + 1);
+  const { ev, hv, mg, fd } = factoredProblem(rng, fn, c, dh);
   const fref = ompReference(mg, fn, fd, { k: 15, lambda: 0.5 });
   const [e, h] = [tensor(gpu, ev, [fn, c]), tensor(gpu, hv, [fn, dh])];
   const cpu = { kind: "factored" as const, e: ev, h: hv, n: fn, c, dh, bias: true };
@@ -253,13 +260,7 @@ Deno.test("hybrid Batch-OMP runs ahead of the GPU (fewer read-backs than iterati
   // Factored, with C and D that are not multiples of 4; the second has more rows than the pool holds, so
   // guesses miss and speculative batches are dropped.
   for (const [n, c, dh, k] of [[256, 7, 19, 40], [1500, 7, 19, 60]]) {
-    const ev = new Float32Array(n * c);
-    for (let i = 0; i < n; i++) {
-      for (let a = 0; a < c; a++) ev[i * c + a] = rng.next() * 0.3 - (a === i % c ? 0.6 : 0);
-    }
-    const hv = Float32Array.from(rng.normals(n * dh), Math.abs);
-    const mg = materialise(ev, hv, n, c, dh);
-    const fd = c * (dh + 1);
+    const { ev, hv, mg, fd } = factoredProblem(rng, n, c, dh);
     const ref = ompReference(mg, n, fd, { k, lambda: 0.5 });
     const [e, h] = [tensor(gpu, ev, [n, c]), tensor(gpu, hv, [n, dh])];
     const cpu = { kind: "factored" as const, e: ev, h: hv, n, c, dh, bias: true };
