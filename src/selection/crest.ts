@@ -670,6 +670,26 @@ export interface CrestState {
   delta: Float32Array;
 }
 
+/** The loop's position (coreset, order, quadratic model, schedule), copied: `state()` and `restore()` share it. */
+type LoopState = Pick<
+  CrestState,
+  "coreset" | "order" | "cursor" | "union" | "quad" | "h0Norm" | "checkInterval" | "subsets" | "resetStep"
+>;
+
+function copyLoop(s: LoopState): LoopState {
+  return {
+    coreset: { indices: s.coreset.indices.slice(), weights: s.coreset.weights.slice() },
+    order: s.order.slice(),
+    cursor: s.cursor,
+    union: s.union.slice(),
+    quad: s.quad ? { ...s.quad, g: s.quad.g.slice(), h: s.quad.h.slice() } : null,
+    h0Norm: s.h0Norm,
+    checkInterval: s.checkInterval,
+    subsets: s.subsets,
+    resetStep: s.resetStep,
+  };
+}
+
 /** A CrestState as JSON-safe values (typed arrays as base64), for checkpoint headers. */
 export function encodeCrestState(s: CrestState): Record<string, unknown> {
   const b = toBase64;
@@ -816,7 +836,6 @@ export class CrestTrainer {
 
   /** The run's state after the last completed epoch (call between epochs, e.g. from `onEpoch`). */
   async state(): Promise<CrestState> {
-    const st = this.#state;
     const flat = empty(this.gpu, [this.#space.size], "f32", "crest.state.delta");
     try {
       const step = new Step(this.gpu, "crest state");
@@ -836,15 +855,7 @@ export class CrestTrainer {
         pool: this.#pool.map((p) => p.slice()),
         moments: { m: this.#moments.m.slice(), s: this.#moments.s.slice(), t: this.#moments.t },
         watch: this.#watch ? this.#watch.slice() : null,
-        coreset: { indices: st.coreset.indices.slice(), weights: st.coreset.weights.slice() },
-        order: st.order.slice(),
-        cursor: st.cursor,
-        union: st.union.slice(),
-        quad: st.quad ? { ...st.quad, g: st.quad.g.slice(), h: st.quad.h.slice() } : null,
-        h0Norm: st.h0Norm,
-        checkInterval: st.checkInterval,
-        subsets: st.subsets,
-        resetStep: st.resetStep,
+        ...copyLoop(this.#state),
         delta,
       };
     } finally {
@@ -885,17 +896,7 @@ export class CrestTrainer {
     this.#moments.s.set(s.moments.s);
     this.#moments.t = s.moments.t;
     if (this.#watch) this.#watch.set(s.watch!);
-    Object.assign(this.#state, {
-      coreset: { indices: s.coreset.indices.slice(), weights: s.coreset.weights.slice() },
-      order: s.order.slice(),
-      cursor: s.cursor,
-      union: s.union.slice(),
-      quad: s.quad ? { ...s.quad, g: s.quad.g.slice(), h: s.quad.h.slice() } : null,
-      h0Norm: s.h0Norm,
-      checkInterval: s.checkInterval,
-      subsets: s.subsets,
-      resetStep: s.resetStep,
-    });
+    Object.assign(this.#state, copyLoop(s));
     this.#space.write(this.#delta, s.delta);
     [this.selections, this.steps, this.checks, this.#epochsDone] = [s.selections, s.steps, s.checks, s.epoch];
   }
