@@ -122,7 +122,7 @@ export async function ompHybrid(
   let ahead = 4;
   /** Histogram levels per octave of the pool (adapted so that the pool's cut falls mid-histogram). */
   let scale = 4;
-  const stats = { readBacks: 0, passes: 0, guessed: 0, confirmed: 0, uncertified: 0 };
+  const stats = { readBacks: 0, passes: 0, uncertified: 0 };
 
   /**
    * Dense rows of the picks, copied by slot into one compact block: K_{S,j} and the residual read them in
@@ -191,7 +191,6 @@ export async function ompHybrid(
   /** Processes a guess: the factor is marked first, so that `undo` can take it back. */
   const guess = (s: State, j: number): { s: State; mark: number } => {
     const mark = chol.mark();
-    stats.guessed++;
     const next = absorb(s, j);
     dev.maskInStream(j);
     return { s: next, mark };
@@ -260,7 +259,6 @@ export async function ompHybrid(
       for (; q < cur.passes.length; q++) {
         truth = certify(words, q * STRIDE, cur.passes[q].state.r);
         if (cur.passes[q].guess < 0 || cur.passes[q].guess !== truth) break;
-        stats.confirmed++;
       }
       const seen = Math.min(q, cur.passes.length - 1);
       pool = lists(words, seen * STRIDE);
