@@ -2,7 +2,7 @@
  * Kernel benchmarks: every kernel family at three sizes, its GPU time and throughput beside the same
  * computation as a plain TypeScript loop over Float32Array (bench/ts_kernels.ts), timed in the same run,
  * then the project's performance targets with PASS/FAIL. The provenance line (machine, adapter) comes
- * first. `deno task bench kernels [--quick] [--json=FILE]`, or `deno run -A bench/kernels.ts [--quick]
+ * first. `deno task bench kernels [--quick] [--only WORD,…] [--json=FILE]`, or `deno run -A bench/kernels.ts [--quick]
  * [--json FILE]`.
  *
  * How the GPU is timed. In Deno every wait for the GPU (onSubmittedWorkDone, mapAsync) costs ~11 ms of
@@ -851,7 +851,7 @@ export function targets(rows: readonly Row[]): TargetResult[] {
   ];
 }
 
-/** `deno task bench kernels [--quick] [--json=FILE]`. */
+/** `deno task bench kernels [--quick] [--only WORD,…] [--json=FILE]`. */
 export async function main(args: readonly string[] = Deno.args): Promise<void> {
   const quick = args.includes("--quick");
   const jsonPath = argValue(args, "--json");
@@ -860,7 +860,10 @@ export async function main(args: readonly string[] = Deno.args): Promise<void> {
   const gpu = await acquireGpu();
   const prov = await provenance(gpu);
   console.log(`${prov}\n\n# Kernel benchmarks (${tier} sizes)\n`);
-  const specs = caseSpecs(tier);
+  // `--only a,b`: the cases whose kernel column contains one of the words (e.g. `--only factor_gram,Gram`).
+  const only = argValue(args, "--only")?.split(",").filter(Boolean);
+  const specs = caseSpecs(tier).filter((s) => !only || only.some((w) => s.kernel.includes(w)));
+  if (specs.length === 0) throw new Error(`--only ${only}: no kernel case matches`);
   const rows: Row[] = [];
   const t0 = performance.now();
   for (const [i, spec] of specs.entries()) {

@@ -5,7 +5,8 @@
 #                      but no Vulkan loader)
 #   .dev/deno.xz       the Deno binary, xz-compressed (`xz -9 -c $(which deno)`)
 #   .dev/fmnist.tar.xz Fashion-MNIST's four IDX files (unpacked to /usr/share/datasets/fashion-mnist)
-# Usage: bash bench/remote_gpu.sh PHASES BUDGET_S — PHASES a comma list of setup, tests, kernels, training,
+# Usage: [RUNS_FROM=FILE] [STRATEGIES=a,b] bash bench/remote_gpu.sh PHASES BUDGET_S — PHASES a comma list,
+# run in that order, of setup, tests, kernels, kgram (only factor_gram's rows of the kernel table), training,
 # omp, table, cnn, ompcli, omppc, ompclass; each phase gets its own time limit within BUDGET_S seconds, and
 # its log is written to $OUT/PHASE.log (summary.txt collects the adapter and each phase's exit status).
 # The default order puts the OMP class comparison last: its float64 reference runs for minutes on a
@@ -46,14 +47,25 @@ export NPM_CONFIG_REGISTRY=http://127.0.0.1:9/ GRADSIFT_NO_INSTALL=1 DENO_DIR=/t
 } >"$OUT/summary.txt" 2>&1
 cat "$OUT/summary.txt"
 
-has tests && run tests 150 deno test -A --no-check test/gpu test/nn test/selection
-has kernels && run kernels 170 deno run -A --cached-only bench/main.ts kernels
-has training && run training 100 deno run -A --cached-only bench/main.ts training
-has omp && run omp 220 deno run -A --cached-only bench/selection.ts --part omp
-has table && run table 300 deno run -A --cached-only bench/selection.ts --part table --seeds 1 --budgets 0.1 \
-  --strategies full,gradmatch,random,craig --record "$OUT/runs.jsonl"
-has cnn && run cnn 200 deno run -A --cached-only bench/main.ts training --cnn-only
-has ompcli && run ompcli 45 deno run -A --cached-only bench/selection.ts --part omp-cli
-has omppc && run omppc 70 deno run -A --cached-only bench/selection.ts --part omp-per-class
-has ompclass && run ompclass 400 deno run -A --cached-only bench/selection.ts --part omp-class
+# The phases run in the order given.
+for phase in ${phases//,/ }; do
+  case $phase in
+    setup) ;;
+    tests) run tests 150 deno test -A --no-check test/gpu test/nn test/selection ;;
+    kgram) run kgram 90 deno run -A --cached-only bench/main.ts kernels --only factor_gram,Gram ;;
+    kernels) run kernels 170 deno run -A --cached-only bench/main.ts kernels ;;
+    training) run training 100 deno run -A --cached-only bench/main.ts training ;;
+    omp) run omp 220 deno run -A --cached-only bench/selection.ts --part omp ;;
+    table)
+      # Runs already recorded on a GPU (RUNS_FROM, a --record file) are taken from it, not run again.
+      if [ -n "${RUNS_FROM:-}" ]; then cp "$RUNS_FROM" "$OUT/runs.jsonl"; fi
+      run table 300 deno run -A --cached-only bench/selection.ts --part table --seeds 1 --budgets 0.1 \
+        --strategies "${STRATEGIES:-full,gradmatch,random,craig}" --record "$OUT/runs.jsonl" ;;
+    cnn) run cnn 200 deno run -A --cached-only bench/main.ts training --cnn-only ;;
+    ompcli) run ompcli 80 deno run -A --cached-only bench/selection.ts --part omp-cli ;;
+    omppc) run omppc 150 deno run -A --cached-only bench/selection.ts --part omp-per-class ;;
+    ompclass) run ompclass 400 deno run -A --cached-only bench/selection.ts --part omp-class ;;
+    *) echo "unknown phase $phase" | tee -a "$OUT/summary.txt" ;;
+  esac
+done
 echo "all done at +$(( $(date +%s) - t0 ))s" | tee -a "$OUT/summary.txt"

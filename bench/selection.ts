@@ -18,6 +18,7 @@ import { writeNpy } from "../src/data/npy.ts";
 import { acquireGpu, type Gpu } from "../src/gpu/device.ts";
 import { gatherRows } from "../src/gpu/ops/gather_rows.ts";
 import { Step } from "../src/gpu/step.ts";
+import { tensor } from "../src/gpu/tensor.ts";
 import { buildModel } from "../src/nn/model.ts";
 import { extract } from "../src/nn/extract.ts";
 import { type Split, Trainer } from "../src/nn/train.ts";
@@ -132,7 +133,7 @@ function samePrefix(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return i;
 }
 
-async function ompCli(): Promise<string> {
+async function ompCli(gpu: Gpu): Promise<string> {
   const [n, d, k] = quick ? [2000, 256, 200] : [10000, 1024, 1000];
   const rng = new Rng(42);
   const g = rng.normals(n * d);
@@ -163,6 +164,28 @@ async function ompCli(): Promise<string> {
   if (out.code !== 0) throw new Error(new TextDecoder().decode(out.stderr));
   const s = JSON.parse(await Deno.readTextFile(`${dir}/s.json`));
   await Deno.remove(dir, { recursive: true });
+  // The same problem in this process, on each dense device of the hybrid engine: the f16 one (the CLI's
+  // choice where the adapter has shader-f16; batches of 8 residuals, no speculative batch) and the f32 one
+  // (one residual per dispatch, a speculative batch during each read-back).
+  const engines: (string | number)[][] = [];
+  const gt = tensor(gpu, g, [n, d], "bench.g");
+  const cpu = await readFeatures({ kind: "dense", g: gt });
+  for (const f16 of gpu.features.has("shader-f16") ? [true, false] : [false]) {
+    const t1 = performance.now();
+    const r = await ompHybrid(gpu, { kind: "dense", g: gt }, cpu, { k, denseF16: f16 });
+    const sec = (performance.now() - t1) / 1000;
+    engines.push([
+      `hybrid in-process, ${f16 ? "f16 device" : "f32 device (speculates)"}`,
+      n,
+      d,
+      k,
+      sec.toFixed(2),
+      "",
+      ompObjective(g, n, d, r.indices, r.weights).toExponential(4),
+      `${r.readBacks} / ${r.passes}`,
+    ]);
+  }
+  gt.dispose();
   return table([
     "gradsift select (Gaussian, whole set, λ = 0)",
     "n",
@@ -171,8 +194,19 @@ async function ompCli(): Promise<string> {
     "selection s",
     "process s",
     "objective",
+    "read-backs / passes",
   ], [
-    ["gradmatch via the CLI", n, d, k, s.seconds.toFixed(2), wall.toFixed(2), s.objective.toExponential(4)],
+    [
+      "gradmatch via the CLI",
+      n,
+      d,
+      k,
+      s.seconds.toFixed(2),
+      wall.toFixed(2),
+      s.objective.toExponential(4),
+      "",
+    ],
+    ...engines,
   ]);
 }
 
@@ -451,7 +485,7 @@ export async function main(): Promise<void> {
   const omp = part === "all" || part === "omp";
   if (omp) console.log("## OMP\n");
   if (omp || part === "omp-class") console.log(`${await ompClass(gpu, ds.train)}\n`);
-  if (omp || part === "omp-cli") console.log(`${await ompCli()}\n`);
+  if (omp || part === "omp-cli") console.log(`${await ompCli(gpu)}\n`);
   if (omp || part === "omp-per-class") console.log(`${await ompPerClass(gpu, ds.train)}\n`);
   if (part === "all" || part === "table") {
     console.log(`## Results table (Fashion-MNIST${limit ? `, first ${limit} training samples` : ""})\n`);
