@@ -52,6 +52,11 @@ export interface OmpOptions {
    * float64 either way) [from 2²⁰ entries on, where the adapter has shader-f16].
    */
   denseF16?: boolean;
+  /**
+   * Hybrid engine, dense problems: the float64 half in WebAssembly SIMD over a copy of g (false: plain
+   * TypeScript loops) [true, where the copy fits 2 GiB].
+   */
+  simd?: boolean;
   signal?: AbortSignal;
   progress?: (active: number, k: number) => void;
 }

@@ -52,13 +52,21 @@ import { encodeMaskedArgmax } from "../gpu/ops/masked_argmax.ts";
 import * as omp from "../gpu/ops/omp.ts";
 import { throwIfAborted } from "../errors.ts";
 import { Cholesky } from "./cholesky.ts";
-import { addRow, type CpuFeatures, featureDim, gramEntry, rowDot } from "./features.ts";
+import type { CpuFeatures } from "./features.ts";
+import { rowAlgebra } from "./row_algebra.ts";
 import { emptyOmpResult, type OmpOptions, type OmpProblem, type OmpResult, slotCapacity } from "./omp_gpu.ts";
 
 const NONE = 0xffffffff;
 /** Capacities of omp_collect's lists. */
-const LISTS: omp.CollectLayout = { window: 128, pool: 512 };
-const STRIDE = omp.collectStride(LISTS);
+/**
+ * Capacities of omp_collect's lists. The pool is what the guesses are scored on: a larger one keeps them
+ * right for longer (n = 10,000, d = 1,024: 93 read-backs at 512, 61 at 2,048) but costs a score per row
+ * and guess — 2,048 where the scores run in SIMD (dense rows), 512 for factored rows scored by plain loops
+ * (2,048 made a Fashion-MNIST class 25 % slower there).
+ */
+const WINDOW = 128;
+const POOL_SIMD = 2048;
+const POOL_PLAIN = 512;
 /** Most passes queued per read-back. */
 const MAX_AHEAD = 32;
 /** What a read-back waits in Deno whatever the work (its map polls the device every 10 ms). */
@@ -110,11 +118,12 @@ export async function ompHybrid(
   if (k < 1 || n === 0) return emptyOmpResult();
   const cap = slotCapacity(n, k, opts.spareSlots);
   const lambda = opts.lambda ?? 0;
-  const dim = featureDim(cpu);
-  const b = new Float64Array(dim);
-  for (let i = 0; i < n; i++) addRow(cpu, i, 1, b);
-  const norms = Float64Array.from({ length: n }, (_, i) => Math.sqrt(Math.max(0, gramEntry(cpu, i, i))));
-  const dev = setUp(gpu, problem, cpu, norms, opts.denseF16);
+  const alg = rowAlgebra(cpu, cap, opts.simd);
+  const b = alg.b;
+  const norms = Float64Array.from({ length: n }, (_, i) => Math.sqrt(Math.max(0, alg.gram(i, i))));
+  const lists_: omp.CollectLayout = { window: WINDOW, pool: alg.kind === "simd" ? POOL_SIMD : POOL_PLAIN };
+  const stride = omp.collectStride(lists_);
+  const dev = setUp(gpu, problem, cpu, norms, opts.denseF16, lists_);
   const chol = new Cholesky(cap);
   const masked = new Uint8Array(n);
   let st: State = { active: [], c: new Float64Array(0), slot: 0, r: Float64Array.from(b) };
@@ -124,36 +133,16 @@ export async function ompHybrid(
   let scale = 4;
   const stats = { readBacks: 0, passes: 0, uncertified: 0 };
 
-  /**
-   * Dense rows of the picks, copied by slot into one compact block: K_{S,j} and the residual read them in
-   * order there instead of from rows scattered through G, which the GPU passes evict from the caches
-   * between picks (n = 10,000, d = 1,024: those two loops took 2.1 s, now 1.2 s). Factored rows (C + D
-   * values per Gram entry) are read in place.
-   */
-  const store = cpu.kind === "dense"
-    ? { kind: "dense" as const, g: new Float32Array(cap * cpu.d), n: cap, d: cpu.d }
-    : null;
-
   /** Processes pick j: the factor, the non-negative weights, the residual. */
   const absorb = (s: State, j: number): State => {
     masked[j] = 1;
-    let kS: ArrayLike<number>;
-    if (store && cpu.kind === "dense") {
-      const gj = cpu.g.subarray(j * cpu.d, (j + 1) * cpu.d);
-      store.g.set(gj, s.slot * cpu.d);
-      kS = denseColumn(store, s.active, Float64Array.from(gj));
-    } else {
-      kS = s.active.map((a) => gramEntry(cpu, a.row, j));
-    }
+    alg.keep(s.slot, j);
     const active = s.active.slice();
-    if (chol.append(kS, gramEntry(cpu, j, j) + lambda)) {
-      active.push({ row: j, slot: s.slot, q: rowDot(cpu, j, b) });
+    if (chol.append(alg.column(s.active, j), alg.gram(j, j) + lambda)) {
+      active.push({ row: j, slot: s.slot, q: alg.dotB(j) });
     }
     const c = solveNonNegative(chol, active);
-    const r = Float64Array.from(b);
-    if (store) active.forEach((a, i) => addRow(store, a.slot, -c[i], r));
-    else active.forEach((a, i) => addRow(cpu, a.row, -c[i], r));
-    return { active, c, slot: s.slot + 1, r };
+    return { active, c, slot: s.slot + 1, r: alg.residual(active, c) };
   };
 
   /**
@@ -167,10 +156,11 @@ export async function ompHybrid(
   ): { row: number; value: number } => {
     let row = -1;
     let value = 0;
+    alg.bind(r);
     for (let m = 0; m < rows.length; m++) {
       const i = rows[m];
       if (skipMasked && masked[i]) continue;
-      const v = rowDot(cpu, i, r);
+      const v = alg.score(i);
       if (v > value || (v === value && row >= 0 && i < row)) [row, value] = [i, v];
     }
     return { row, value };
@@ -179,7 +169,7 @@ export async function ompHybrid(
   /** The pick of the pass recorded at word `at` that saw residual r: float64 over its window. */
   const certify = (words: Uint32Array, at: number, r: Float64Array): number => {
     const count = words[at + 2];
-    if (count > LISTS.window) {
+    if (count > lists_.window) {
       stats.uncertified++;
       return words[at] === NONE ? -1 : words[at];
     }
@@ -257,12 +247,12 @@ export async function ompHybrid(
       let q = 0;
       let truth = -1;
       for (; q < cur.passes.length; q++) {
-        truth = certify(words, q * STRIDE, cur.passes[q].state.r);
+        truth = certify(words, q * stride, cur.passes[q].state.r);
         if (cur.passes[q].guess < 0 || cur.passes[q].guess !== truth) break;
       }
       const seen = Math.min(q, cur.passes.length - 1);
-      pool = lists(words, seen * STRIDE);
-      const cut = poolCut(words, seen * STRIDE);
+      pool = candidates(words, seen * stride, lists_);
+      const cut = poolCut(words, seen * stride, lists_);
       if (cut < 8) scale = Math.min(1024, scale * 2);
       else if (cut > 40) scale = Math.max(1, scale / 2);
       if (q === cur.passes.length) {
@@ -330,22 +320,22 @@ function maxAbs(x: Float32Array): number {
 }
 
 /** Both lists of the record at `at`, as one candidate list (duplicates are harmless). */
-function lists(words: Uint32Array, at: number): Uint32Array {
-  const w = Math.min(words[at + 2], LISTS.window);
-  const p = Math.min(words[at + 3], LISTS.pool);
+function candidates(words: Uint32Array, at: number, l: omp.CollectLayout): Uint32Array {
+  const w = Math.min(words[at + 2], l.window);
+  const p = Math.min(words[at + 3], l.pool);
   const out = new Uint32Array(w + p);
   out.set(words.subarray(at + 4, at + 4 + w));
-  out.set(words.subarray(at + 4 + LISTS.window, at + 4 + LISTS.window + p), w);
+  out.set(words.subarray(at + 4 + l.window, at + 4 + l.window + p), w);
   return out;
 }
 
 /** The deepest histogram level the pool of the record at `at` kept (−1: none). */
-function poolCut(words: Uint32Array, at: number): number {
+function poolCut(words: Uint32Array, at: number, l: omp.CollectLayout): number {
   let cum = 0;
-  const h = at + 4 + LISTS.window + LISTS.pool;
-  for (let l = 0; l < 64; l++) {
-    cum += words[h + l];
-    if (cum > LISTS.pool) return l - 1;
+  const h = at + 4 + l.window + l.pool;
+  for (let lv = 0; lv < 64; lv++) {
+    cum += words[h + lv];
+    if (cum > l.pool) return lv - 1;
   }
   return 63;
 }
@@ -374,7 +364,7 @@ interface Device {
   speculates: boolean;
   /** Starts a batch. */
   begin(): void;
-  /** Records correlation pass `q` of the batch on state s's residual (its record: out at q·STRIDE). */
+  /** Records correlation pass `q` of the batch on state s's residual (its record: out at q · the collect stride). */
   pass(q: number, s: State, scale: number): void;
   /** Masks a row from the next recorded pass on (a guess processed between passes). */
   maskInStream(row: number): void;
@@ -395,13 +385,15 @@ function setUp(
   cpu: CpuFeatures,
   norms: Float64Array,
   f16: boolean | undefined,
+  lists: omp.CollectLayout,
 ): Device {
   const n = cpu.n;
+  const stride = omp.collectStride(lists);
   const owned: Tensor<"u32" | "f32">[] = [];
   const own = <T extends Tensor<"u32" | "f32">>(t: T) => (owned.push(t), t);
   const f32 = (len: number, label: string) => own(tensor(gpu, new Float32Array(len), [len], label));
-  const out = own(tensor(gpu, new Uint32Array(MAX_AHEAD * STRIDE), [MAX_AHEAD * STRIDE], "omp.out"));
-  const zeros = new Uint32Array(MAX_AHEAD * STRIDE);
+  const out = own(tensor(gpu, new Uint32Array(MAX_AHEAD * stride), [MAX_AHEAD * stride], "omp.out"));
+  const zeros = new Uint32Array(MAX_AHEAD * stride);
   const pick = own(tensor(gpu, new Uint32Array(2), [2], "omp.pick"));
   const mask = own(tensor(gpu, new Uint32Array(n), [n], "omp.mask"));
   const one = own(tensor(gpu, new Uint32Array([1]), [1], "omp.one"));
@@ -435,7 +427,7 @@ function setUp(
     record = (step, r) => omp.encodeFactoredCorr(step, p, problem.e, htT, r, corr);
     gamma = SAFE * (c + dh + 4) * U;
   } else if (problem.kind === "dense" && cpu.kind === "dense" && big > 0) {
-    return batchedF16(gpu, cpu, norms, big, { out, zeros, pick, corr, mask, normsT, owned });
+    return batchedF16(gpu, cpu, norms, big, { out, zeros, pick, corr, mask, normsT, owned, lists });
   } else if (problem.kind === "dense") {
     const d = problem.g.shape[1];
     rlen = d;
@@ -466,8 +458,8 @@ function setUp(
       step!.copy(staged, r, 4 * rlen, 4 * q * rlen);
       record(step!, r);
       encodeMaskedArgmax(step!, corr, mask, pick, { positiveOnly: true });
-      step!.copy(pick, out, 8, 0, 4 * q * STRIDE);
-      omp.encodeCollect(step!, LISTS, { n, base: q * STRIDE, slack: gamma * norm(s.r), scale }, bufs);
+      step!.copy(pick, out, 8, 0, 4 * q * stride);
+      omp.encodeCollect(step!, lists, { n, base: q * stride, slack: gamma * norm(s.r), scale }, bufs);
       step!.flush();
     },
     maskInStream(row) {
@@ -508,10 +500,12 @@ function batchedF16(
     mask: Tensor<"u32">;
     normsT: Tensor;
     owned: Tensor<"u32" | "f32">[];
+    lists: omp.CollectLayout;
   },
 ): Device {
   const { n, d } = cpu;
-  const { out, zeros, pick, corr, mask, normsT, owned } = shared;
+  const { out, zeros, pick, corr, mask, normsT, owned, lists } = shared;
+  const stride = omp.collectStride(lists);
   const own = <T extends Tensor<"u32" | "f32">>(t: T) => (owned.push(t), t);
   const q = Math.ceil(d / 4);
   const np = omp.rowdotF16BatchRows(n);
@@ -541,6 +535,8 @@ function batchedF16(
   const bufs = { corr, mask, norms: normsT, out };
   return {
     // Its batch kernel wants 8 residuals per dispatch; a short speculative batch wastes most of one.
+    // Its batch kernel wants 8 residuals per dispatch; short speculative batches lose more passes to misses
+    // than they save in waits (measured with the SIMD algebra too: 6.7–9.6 s against 6.0 s).
     speculates: false,
     begin() {
       slacks.length = 0;
@@ -571,8 +567,8 @@ function batchedF16(
       for (let c = 0; c < cols; c++) {
         step.copy(all, corr, 4 * n, 4 * c * np, 0);
         encodeMaskedArgmax(step, corr, mask, pick, { positiveOnly: true });
-        step.copy(pick, out, 8, 0, 4 * c * STRIDE);
-        omp.encodeCollect(step, LISTS, { n, base: c * STRIDE, slack: slacks[c], scale }, bufs);
+        step.copy(pick, out, 8, 0, 4 * c * stride);
+        omp.encodeCollect(step, lists, { n, base: c * stride, slack: slacks[c], scale }, bufs);
       }
       const words = step.readBack(out);
       // This batch's guesses stay masked in every column of the next batch unless undone (setMask) —
@@ -586,27 +582,4 @@ function batchedF16(
     },
     dispose: () => owned.forEach((t) => t.dispose()),
   };
-}
-
-/**
- * ⟨g_slot, v⟩ for every atom, from the slot-ordered copy of the picks' rows (v: gⱼ widened once). The row
- * dot is written out here: calling features.ts's `dotRowVec` per row measured ~20 % slower in this loop.
- */
-function denseColumn(store: { g: Float32Array; d: number }, active: Atom[], v: Float64Array): Float64Array {
-  const { g, d } = store;
-  const out = new Float64Array(active.length);
-  for (let i = 0; i < active.length; i++) {
-    const o = active[i].slot * d;
-    let [s0, s1, s2, s3] = [0, 0, 0, 0];
-    let c = 0;
-    for (; c + 3 < d; c += 4) {
-      s0 += g[o + c] * v[c];
-      s1 += g[o + c + 1] * v[c + 1];
-      s2 += g[o + c + 2] * v[c + 2];
-      s3 += g[o + c + 3] * v[c + 3];
-    }
-    for (; c < d; c++) s0 += g[o + c] * v[c];
-    out[i] = (s0 + s1) + (s2 + s3);
-  }
-  return out;
 }

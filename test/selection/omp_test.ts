@@ -222,17 +222,21 @@ Deno.test("hybrid Batch-OMP runs ahead of the GPU (fewer read-backs than iterati
   for (let i = 0; i < 150; i++) {
     for (let c = 0; c < 60; c++) drops[i * 60 + c] = base[c] * (i % 3 === 0 ? -0.5 : 1) + rng.normal() * 0.5;
   }
-  const cases: [string, Float32Array, number, number, number, number, boolean][] = [
-    ["dense λ=0.5", problem(12, 300, 48), 300, 48, 40, 0.5, false],
-    ["dense λ=0", problem(13, 250, 60), 250, 60, 50, 0, false],
-    ["drops", drops, 150, 60, 25, 0.1, false],
-    // More rows than the pool holds: guesses miss, and speculative batches are dropped and undone.
-    ["misses", problem(7, 1200, 32), 1200, 32, 60, 0.5, false],
+  // [what, g, n, d, k, λ, f16 pass, SIMD algebra]
+  const cases: [string, Float32Array, number, number, number, number, boolean, boolean][] = [
+    ["dense λ=0.5", problem(12, 300, 48), 300, 48, 40, 0.5, false, true],
+    ["dense λ=0", problem(13, 250, 60), 250, 60, 50, 0, false, true],
+    ["drops", drops, 150, 60, 25, 0.1, false, true],
+    // More rows than the pool holds (2,048 with the SIMD algebra, 512 with plain loops): guesses miss,
+    // and speculative batches are dropped and undone.
+    ["misses", problem(7, 3000, 32), 3000, 32, 60, 0.5, false, true],
+    ["misses, plain loops", problem(7, 1200, 32), 1200, 32, 60, 0.5, false, false],
+    ["drops, plain loops", drops, 150, 60, 25, 0.1, false, false],
     // The f16 pass (re-checked in float64), d not a multiple of 4.
-    ["dense f16 λ=0.5", problem(14, 300, 45), 300, 45, 40, 0.5, true],
-    ["dense f16 λ=0", problem(15, 200, 70), 200, 70, 60, 0, true],
+    ["dense f16 λ=0.5", problem(14, 300, 45), 300, 45, 40, 0.5, true, true],
+    ["dense f16 λ=0", problem(15, 200, 70), 200, 70, 60, 0, true, true],
   ];
-  for (const [what, gv, n, d, k, lambda, denseF16] of cases) {
+  for (const [what, gv, n, d, k, lambda, denseF16, simd] of cases) {
     if (denseF16 && !gpu.features.has("shader-f16")) continue;
     const ref = ompReference(gv, n, d, { k, lambda });
     if (what === "drops") assert.ok(ref.iterations > ref.indices.length, "the problem must exercise a drop");
@@ -241,6 +245,7 @@ Deno.test("hybrid Batch-OMP runs ahead of the GPU (fewer read-backs than iterati
       k,
       lambda,
       denseF16,
+      simd,
     });
     g.dispose();
     assert.deepEqual([...got.indices], [...ref.indices], `${what}: same picks in the same order`);
@@ -250,7 +255,7 @@ Deno.test("hybrid Batch-OMP runs ahead of the GPU (fewer read-backs than iterati
       `${what}: ${got.readBacks} read-backs for ${got.iterations} iterations`,
     );
     assert.equal(got.f32Picks, 0);
-    if (what === "misses") {
+    if (what.startsWith("misses")) {
       assert.ok(
         got.passes! > got.iterations + 10,
         `misses: ${got.passes} passes, ${got.iterations} iterations`,
