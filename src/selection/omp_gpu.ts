@@ -53,8 +53,8 @@ export interface OmpOptions {
    */
   denseF16?: boolean;
   /**
-   * Hybrid engine, dense problems: the float64 half in WebAssembly SIMD over a copy of g (false: plain
-   * TypeScript loops) [true, where the copy fits 2 GiB].
+   * Hybrid engine: the float64 half in WebAssembly SIMD over a copy of the rows (g, or e and h) in the
+   * module's memory (false: plain TypeScript loops) [true, where the copy fits 2 GiB].
    */
   simd?: boolean;
   signal?: AbortSignal;

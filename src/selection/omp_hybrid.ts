@@ -60,13 +60,14 @@ const NONE = 0xffffffff;
 /** Capacities of omp_collect's lists. */
 /**
  * Capacities of omp_collect's lists. The pool is what the guesses are scored on: a larger one keeps them
- * right for longer (n = 10,000, d = 1,024: 93 read-backs at 512, 61 at 2,048) but costs a score per row
- * and guess — 2,048 where the scores run in SIMD (dense rows), 512 for factored rows scored by plain loops
- * (2,048 made a Fashion-MNIST class 25 % slower there).
+ * right for longer but costs a score per row and guess. Dense rows scored in SIMD: 2,048 (n = 10,000,
+ * d = 1,024: 61 read-backs against 93 at 512, 5.6 against 6.0 s on lavapipe). Otherwise 512: a Fashion-MNIST
+ * class (factored) took 4.4 s at 512, 4.4–4.6 s at 1,024 and 4.9 s at 2,048 with SIMD scores, 5.9 s at
+ * 2,048 with plain ones.
  */
 const WINDOW = 128;
-const POOL_SIMD = 2048;
-const POOL_PLAIN = 512;
+const POOL = 512;
+const POOL_DENSE_SIMD = 2048;
 /** Most passes queued per read-back. */
 const MAX_AHEAD = 32;
 /** What a read-back waits in Deno whatever the work (its map polls the device every 10 ms). */
@@ -121,7 +122,10 @@ export async function ompHybrid(
   const alg = rowAlgebra(cpu, cap, opts.simd);
   const b = alg.b;
   const norms = Float64Array.from({ length: n }, (_, i) => Math.sqrt(Math.max(0, alg.gram(i, i))));
-  const lists_: omp.CollectLayout = { window: WINDOW, pool: alg.kind === "simd" ? POOL_SIMD : POOL_PLAIN };
+  const lists_: omp.CollectLayout = {
+    window: WINDOW,
+    pool: cpu.kind === "dense" && alg.kind === "simd" ? POOL_DENSE_SIMD : POOL,
+  };
   const stride = omp.collectStride(lists_);
   const dev = setUp(gpu, problem, cpu, norms, opts.denseF16, lists_);
   const chol = new Cholesky(cap);

@@ -263,14 +263,18 @@ Deno.test("hybrid Batch-OMP runs ahead of the GPU (fewer read-backs than iterati
     }
   }
   // Factored, with C and D that are not multiples of 4; the second has more rows than the pool holds, so
-  // guesses miss and speculative batches are dropped.
-  for (const [n, c, dh, k] of [[256, 7, 19, 40], [1500, 7, 19, 60]]) {
+  // guesses miss and speculative batches are dropped; the third as the second with plain loops.
+  for (const [n, c, dh, k, simd] of [[256, 7, 19, 40, 1], [1500, 7, 19, 60, 1], [1500, 7, 19, 60, 0]]) {
     const { ev, hv, mg, fd } = factoredProblem(rng, n, c, dh);
     const ref = ompReference(mg, n, fd, { k, lambda: 0.5 });
     const [e, h] = [tensor(gpu, ev, [n, c]), tensor(gpu, hv, [n, dh])];
     const cpu = { kind: "factored" as const, e: ev, h: hv, n, c, dh, bias: true };
     const p0 = targetCorrelations(mg, n, fd);
-    const got = await ompHybrid(gpu, { kind: "factored", e, h, bias: true, p0 }, cpu, { k, lambda: 0.5 });
+    const got = await ompHybrid(gpu, { kind: "factored", e, h, bias: true, p0 }, cpu, {
+      k,
+      lambda: 0.5,
+      simd: simd === 1,
+    });
     [e, h].forEach((t) => t.dispose());
     assert.deepEqual([...got.indices], [...ref.indices], `factored n=${n}: same picks in the same order`);
     assertClose(`factored n=${n} weights`, got.weights, ref.weights, { atol: 1e-6, rtol: 1e-5 });

@@ -95,3 +95,30 @@ Deno.test("row algebra: the SIMD and plain implementations agree on a dense prob
   s.residual(picks.slice(0, 1), [1]);
   assert.deepEqual(sr, keep);
 });
+
+Deno.test("row algebra: the SIMD and plain implementations agree on factored rows, with and without bias", () => {
+  const rng = new Rng(6);
+  for (const bias of [true, false]) {
+    const [n, c, dh] = [23, 3, 13];
+    const e = rng.normals(n * c);
+    e[5 * c + 1] = 0; // a zero error entry is skipped by both
+    const cpu = { kind: "factored" as const, e, h: rng.normals(n * dh), n, c, dh, bias };
+    const [s, p] = [rowAlgebra(cpu, 8), plainAlgebra(cpu, 8)];
+    assert.equal(s.kind, "simd");
+    const close = (what: string, x: number, y: number) =>
+      assert.ok(Math.abs(x - y) <= 1e-12 * (1 + Math.abs(y)), `bias=${bias} ${what}: ${x} vs ${y}`);
+    const d = c * dh + (bias ? c : 0);
+    assert.equal(s.b.length, d);
+    for (let k = 0; k < d; k++) close(`b[${k}]`, s.b[k], p.b[k]);
+    for (const i of [0, 5, 22]) close(`dotB ${i}`, s.dotB(i), p.dotB(i));
+    const r = Float64Array.from(rng.normals(d));
+    s.bind(r);
+    p.bind(r);
+    for (const i of [0, 5, 13, 22]) close(`score ${i}`, s.score(i), p.score(i));
+    const picks = [7, 5, 19].map((row, slot) => ({ row, slot }));
+    const [sc, pc] = [s.column(picks, 11), p.column(picks, 11)];
+    sc.forEach((v, m) => close(`column ${m}`, v, pc[m]));
+    const [sr, pr] = [s.residual(picks, [1.5, -0.5, 0.25]), p.residual(picks, [1.5, -0.5, 0.25])];
+    for (let k = 0; k < d; k++) close(`residual[${k}]`, sr[k], pr[k]);
+  }
+});
