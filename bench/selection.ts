@@ -164,18 +164,29 @@ async function ompCli(gpu: Gpu): Promise<string> {
   if (out.code !== 0) throw new Error(new TextDecoder().decode(out.stderr));
   const s = JSON.parse(await Deno.readTextFile(`${dir}/s.json`));
   await Deno.remove(dir, { recursive: true });
-  // The same problem in this process, on each dense device of the hybrid engine: the f16 one (the CLI's
-  // choice where the adapter has shader-f16; batches of 8 residuals, no speculative batch) and the f32 one
-  // (one residual per dispatch, a speculative batch during each read-back).
+  // The same problem in this process: the CLI's engine (f16 device where the adapter has shader-f16, float64
+  // half in SIMD), the same with the float64 half in plain TypeScript loops (the previous algorithm), and
+  // the f32 device (one residual per dispatch, a speculative batch during each read-back).
   const engines: (string | number)[][] = [];
   const gt = tensor(gpu, g, [n, d], "bench.g");
   const cpu = await readFeatures({ kind: "dense", g: gt });
-  for (const f16 of gpu.features.has("shader-f16") ? [true, false] : [false]) {
+  const f16 = gpu.features.has("shader-f16");
+  const variants: [string, { denseF16: boolean; simd: boolean }][] = [
+    [`hybrid in-process, ${f16 ? "f16" : "f32"} device, SIMD float64`, { denseF16: f16, simd: true }],
+    [`hybrid in-process, ${f16 ? "f16" : "f32"} device, plain-TS float64`, { denseF16: f16, simd: false }],
+  ];
+  if (f16) {
+    variants.push(["hybrid in-process, f32 device (speculates), SIMD float64", {
+      denseF16: false,
+      simd: true,
+    }]);
+  }
+  for (const [what, o] of variants) {
     const t1 = performance.now();
-    const r = await ompHybrid(gpu, { kind: "dense", g: gt }, cpu, { k, denseF16: f16 });
+    const r = await ompHybrid(gpu, { kind: "dense", g: gt }, cpu, { k, ...o });
     const sec = (performance.now() - t1) / 1000;
     engines.push([
-      `hybrid in-process, ${f16 ? "f16 device" : "f32 device (speculates)"}`,
+      what,
       n,
       d,
       k,
