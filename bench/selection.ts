@@ -164,22 +164,21 @@ async function ompCli(gpu: Gpu): Promise<string> {
   if (out.code !== 0) throw new Error(new TextDecoder().decode(out.stderr));
   const s = JSON.parse(await Deno.readTextFile(`${dir}/s.json`));
   await Deno.remove(dir, { recursive: true });
-  // The same problem in this process: the CLI's engine (f16 device where the adapter has shader-f16, float64
-  // half in SIMD), the same with the float64 half in plain TypeScript loops (the previous algorithm), and
-  // the f32 device (one residual per dispatch, a speculative batch during each read-back).
+  // The same problem in this process: the CLI's engine (on CPU adapters with shader-f16 the batched f16
+  // device, elsewhere the f32 device with speculative batches; float64 half in SIMD), the same with the
+  // float64 half in plain TypeScript loops (the previous algorithm), and the other device.
   const engines: (string | number)[][] = [];
   const gt = tensor(gpu, g, [n, d], "bench.g");
   const cpu = await readFeatures({ kind: "dense", g: gt });
-  const f16 = gpu.features.has("shader-f16");
+  const hasF16 = gpu.features.has("shader-f16");
+  const cliF16 = hasF16 && gpu.onCpu;
+  const dev = (f16: boolean) => (f16 ? "f16 device (batched)" : "f32 device (speculates)");
   const variants: [string, { denseF16: boolean; simd: boolean }][] = [
-    [`hybrid in-process, ${f16 ? "f16" : "f32"} device, SIMD float64`, { denseF16: f16, simd: true }],
-    [`hybrid in-process, ${f16 ? "f16" : "f32"} device, plain-TS float64`, { denseF16: f16, simd: false }],
+    [`hybrid in-process, ${dev(cliF16)}, SIMD float64`, { denseF16: cliF16, simd: true }],
+    [`hybrid in-process, ${dev(cliF16)}, plain-TS float64`, { denseF16: cliF16, simd: false }],
   ];
-  if (f16) {
-    variants.push(["hybrid in-process, f32 device (speculates), SIMD float64", {
-      denseF16: false,
-      simd: true,
-    }]);
+  if (hasF16) {
+    variants.push([`hybrid in-process, ${dev(!cliF16)}, SIMD float64`, { denseF16: !cliF16, simd: true }]);
   }
   for (const [what, o] of variants) {
     const t1 = performance.now();
