@@ -14,6 +14,11 @@
 // MC, the residual columns of one z-slice, is a constant the wrapper prepends (WGSL sizes function arrays
 // only by constants): 8, or 4 for the last ≤ 4 columns of a batch, whose dispatch starts at column col0.
 //
+// Each lane also leaves, per column, the best of its RB rows for omp_batch_argmax (which finishes the
+// column's argmax from NP/RB partials instead of NP values): best[(col·NP/RB + lane)·2 ..] = (key,
+// row), key the f32 bits of a positive correlation (positive f32 values order as their bits), 0 for
+// none; the first of equal keys, rows rising with r.
+//
 // Layouts: g (Q, NP) vec4<f16>, g[c·NP + i] = g̃ᵢ[4c .. 4c + 3] — transposed, rows padded with zeros to
 // NP (a multiple of RB·WG), features to 4Q; x (⌈cols/8⌉·8, Q) vec4<f32>, the residuals (columns past
 // cols are read and ignored); lvl (n) u32; corr (cols, NP) f32.
@@ -41,6 +46,7 @@ struct Params {
 @group(0) @binding(2) var<storage, read> x: array<vec4<f32>>;     // (⌈cols/MC⌉·MC, Q)
 @group(0) @binding(3) var<storage, read> lvl: array<u32>;         // (n)
 @group(0) @binding(4) var<storage, read_write> corr: array<f32>;  // (cols, NP)
+@group(0) @binding(5) var<storage, read_write> best: array<u32>;  // (cols, NP / RB, 2)
 
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
@@ -58,13 +64,30 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
       for (var r = 0u; r < RB; r++) { acc[r][m] += dot(v[r], xv); }
     }
   }
+  var key: array<u32, MC>;
+  var at: array<u32, MC>;
+  for (var m = 0u; m < MC; m++) { at[m] = 0xFFFFFFFFu; }
   for (var r = 0u; r < RB; r++) {
     let i = first + r * WG;
     if (i >= p.n) { continue; }
     let l = lvl[i];
     for (var m = 0u; m < MC; m++) {
       let col = m0 + m;
-      if (col < p.cols) { corr[col * p.np + i] = select(acc[r][m], MASKED, l != 0u && col + 1u >= l); }
+      if (col < p.cols) {
+        let v = select(acc[r][m], MASKED, l != 0u && col + 1u >= l);
+        corr[col * p.np + i] = v;
+        let k = select(0u, bitcast<u32>(v), v > 0.0);  // NaN and −0 are not > 0
+        if (k > key[m]) { key[m] = k; at[m] = i; }
+      }
+    }
+  }
+  let lane = block * WG + li;
+  let lanes = p.np / RB;
+  for (var m = 0u; m < MC; m++) {
+    let col = m0 + m;
+    if (col < p.cols) {
+      best[2u * (col * lanes + lane)] = key[m];
+      best[2u * (col * lanes + lane) + 1u] = at[m];
     }
   }
 }

@@ -440,7 +440,7 @@ function setUp(
     record = (step, r) => omp.encodeFactoredCorr(step, p, problem.e, htT, r, corr);
     gamma = SAFE * (c + dh + 4) * U;
   } else if (problem.kind === "dense" && cpu.kind === "dense" && big > 0) {
-    return batchedF16(gpu, cpu, norms, big, { out, zeros, pick, corr, mask, normsT, owned, lists });
+    return batchedF16(gpu, cpu, norms, big, { out, zeros, corr, mask, normsT, owned, lists });
   } else if (problem.kind === "dense") {
     const d = problem.g.shape[1];
     rlen = d;
@@ -494,8 +494,10 @@ function setUp(
 
 /**
  * The dense f16 device: the passes of a batch are one omp_rowdot_f16_batch dispatch over all its
- * residuals (g is read once per 8 of them, about half the cost of a pass each on lavapipe), then
- * masked_argmax and omp_collect per residual on its column. Masks are levels (lvl, see the shader): a
+ * residuals (g is read once per 8 of them, about half the cost of a pass each on lavapipe), which also
+ * leaves each column's argmax partials (one per lane); then one omp_batch_argmax dispatch for all the
+ * columns' winners (on lavapipe a masked_argmax over each column cost ~0.4 ms of the ~3.3 ms per
+ * residual), and omp_collect per residual on its column. Masks are levels (lvl, see the shader): a
  * committed pick is 1, the guess made after pass q is q + 2 until the batch is read back, and 1 after.
  * `mask`, never written here, is the all-zero mask of the per-column kernels (the batch kernel has
  * already put −FLT_MAX on the masked rows of each column).
@@ -508,7 +510,6 @@ function batchedF16(
   shared: {
     out: Tensor<"u32">;
     zeros: Uint32Array<ArrayBuffer>;
-    pick: Tensor<"u32">;
     corr: Tensor;
     mask: Tensor<"u32">;
     normsT: Tensor;
@@ -517,7 +518,7 @@ function batchedF16(
   },
 ): Device {
   const { n, d } = cpu;
-  const { out, zeros, pick, corr, mask, normsT, owned, lists } = shared;
+  const { out, zeros, corr, mask, normsT, owned, lists } = shared;
   const stride = omp.collectStride(lists);
   const own = <T extends Tensor<"u32" | "f32">>(t: T) => (owned.push(t), t);
   const q = Math.ceil(d / 4);
@@ -539,6 +540,8 @@ function batchedF16(
   const x = own(tensor(gpu, new Float32Array(colsCap * 4 * q), [colsCap * 4 * q], "omp.r.batch"));
   const all = own(tensor(gpu, new Float32Array(MAX_AHEAD * np), [MAX_AHEAD * np], "omp.corr.batch"));
   const lvl = own(tensor(gpu, new Uint32Array(n), [n], "omp.lvl"));
+  const lanes = omp.rowdotF16BatchLanes(n);
+  const best = own(tensor(gpu, new Uint32Array(MAX_AHEAD * lanes * 2), [MAX_AHEAD * lanes * 2], "omp.best"));
   const stage = new Float32Array(colsCap * 4 * q);
   const slacks: number[] = [];
   /** Level writes waiting for the next batch, and the rows this batch's guesses masked. */
@@ -576,11 +579,11 @@ function batchedF16(
       levels.clear();
       gpu.device.queue.writeBuffer(out.buffer, 0, zeros);
       gpu.device.queue.writeBuffer(x.buffer, 0, stage, 0, 4 * q * cols);
-      omp.encodeRowdotF16Batch(step, { n, q, cols }, { g16, x, lvl, corr: all });
+      omp.encodeRowdotF16Batch(step, { n, q, cols }, { g16, x, lvl, corr: all, best });
+      // Every column's winner from the batch kernel's per-lane partials, into its record.
+      omp.encodeBatchArgmax(step, { n, cols, stride }, { best, out });
       for (let c = 0; c < cols; c++) {
         step.copy(all, corr, 4 * n, 4 * c * np, 0);
-        encodeMaskedArgmax(step, corr, mask, pick, { positiveOnly: true });
-        step.copy(pick, out, 8, 0, 4 * c * stride);
         omp.encodeCollect(step, lists, { n, base: c * stride, slack: slacks[c], scale }, bufs);
       }
       const words = step.readBack(out);

@@ -17,6 +17,8 @@ import { MATMUL, MATMUL_BLOCKED, MATMUL_PARAMS } from "./matmul.ts";
 import { MAXPOOL, MAXPOOL_BACKWARD, MAXPOOL_BACKWARD_PARAMS, MAXPOOL_PARAMS } from "./maxpool.ts";
 import { METRICS, METRICS_PARAMS } from "./metrics.ts";
 import {
+  OMP_BATCH_ARGMAX,
+  OMP_BATCH_ARGMAX_PARAMS,
   OMP_COLLECT,
   OMP_COLLECT_HIST,
   OMP_COLLECT_PARAMS,
@@ -67,4 +69,5 @@ export const ALL_KERNELS: readonly { spec: KernelSpec; params: ParamsLayout | nu
   { spec: OMP_COLLECT, params: OMP_COLLECT_PARAMS },
   { spec: OMP_ROWDOT_F16_BATCH, params: OMP_ROWDOT_F16_BATCH_PARAMS },
   { spec: OMP_ROWDOT_F16_BATCH_4, params: OMP_ROWDOT_F16_BATCH_PARAMS },
+  { spec: OMP_BATCH_ARGMAX, params: OMP_BATCH_ARGMAX_PARAMS },
 ];

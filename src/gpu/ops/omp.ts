@@ -21,6 +21,7 @@ import rowdot from "../../../shaders/omp_rowdot.wgsl" with { type: "text" };
 import factoredCorr from "../../../shaders/omp_factored_corr.wgsl" with { type: "text" };
 import collect from "../../../shaders/omp_collect.wgsl" with { type: "text" };
 import rowdotF16Batch from "../../../shaders/omp_rowdot_f16_batch.wgsl" with { type: "text" };
+import batchArgmax from "../../../shaders/omp_batch_argmax.wgsl" with { type: "text" };
 import type { KernelSpec } from "../pipelines.ts";
 import { ceilDiv, type Step } from "../step.ts";
 import type { Tensor } from "../tensor.ts";
@@ -308,7 +309,7 @@ export function encodeFactoredCorr(
 const rowdotF16BatchSpec = (mc: 4 | 8): KernelSpec => ({
   name: `omp_rowdot_f16_batch_${mc}`,
   code: `enable f16;\nconst MC: u32 = ${mc}u;\n${rowdotF16Batch}`,
-  bindings: ["uniform", "read", "read", "read", "write"],
+  bindings: ["uniform", "read", "read", "read", "write", "write"],
 });
 export const OMP_ROWDOT_F16_BATCH = rowdotF16BatchSpec(8);
 export const OMP_ROWDOT_F16_BATCH_4 = rowdotF16BatchSpec(4);
@@ -322,8 +323,14 @@ export const OMP_ROWDOT_F16_BATCH_PARAMS: ParamsLayout = [
   ["col0", "u32"],
 ];
 
-/** Rows per workgroup of omp_rowdot_f16_batch (RB·WG). */
+/** Rows per workgroup of omp_rowdot_f16_batch (RB·WG), and per lane (RB). */
 const ROWDOT_F16_BATCH_ROWS = 32;
+const ROWDOT_F16_BATCH_RB = 4;
+
+/** Argmax partials per column that omp_rowdot_f16_batch leaves for n rows (one per lane). */
+export function rowdotF16BatchLanes(n: number): number {
+  return rowdotF16BatchRows(n) / ROWDOT_F16_BATCH_RB;
+}
 
 /** Rows of g (and the row stride of corr) for n rows: n padded to whole workgroups. */
 export function rowdotF16BatchRows(n: number): number {
@@ -331,17 +338,18 @@ export function rowdotF16BatchRows(n: number): number {
 }
 
 /**
- * corr[m·np + i] = ⟨g̃ᵢ, x_m⟩ for m < cols (−FLT_MAX where lvl masks row i from column m on). g16: the
- * transposed f16 rows as u32 pairs, (q, np) vec4s; x: (⌈cols/8⌉·8, q) vec4s.
+ * corr[m·np + i] = ⟨g̃ᵢ, x_m⟩ for m < cols (−FLT_MAX where lvl masks row i from column m on), and each
+ * column's argmax partials in best (cols · rowdotF16BatchLanes(n) pairs). g16: the transposed f16 rows as
+ * u32 pairs, (q, np) vec4s; x: (⌈cols/8⌉·8, q) vec4s.
  */
 export function encodeRowdotF16Batch(
   step: Step,
   v: { n: number; q: number; cols: number },
-  bufs: { g16: Tensor<"u32">; x: Tensor; lvl: Tensor<"u32">; corr: Tensor },
+  bufs: { g16: Tensor<"u32">; x: Tensor; lvl: Tensor<"u32">; corr: Tensor; best: Tensor<"u32"> },
 ): void {
   const np = rowdotF16BatchRows(v.n);
   const grid = grid1d(step.gpu, np / ROWDOT_F16_BATCH_ROWS);
-  const bindings = [bufs.g16, bufs.x, bufs.lvl, bufs.corr];
+  const bindings = [bufs.g16, bufs.x, bufs.lvl, bufs.corr, bufs.best];
   // Whole slices of 8, the last one also when it holds 5–7 columns; 1–4 left: one slice of 4.
   const rest = v.cols % 8;
   const eights = rest >= 1 && rest <= 4 ? Math.floor(v.cols / 8) : ceilDiv(v.cols, 8);
@@ -350,6 +358,38 @@ export function encodeRowdotF16Batch(
   if (8 * eights < v.cols) {
     step.dispatch(OMP_ROWDOT_F16_BATCH_4, {}, params(8 * eights), bindings, [...grid, 1]);
   }
+}
+
+export const OMP_BATCH_ARGMAX: KernelSpec = {
+  name: "omp_batch_argmax",
+  code: batchArgmax,
+  bindings: ["uniform", "read", "write"],
+};
+
+/** Mirrors `struct Params` in omp_batch_argmax.wgsl. */
+export const OMP_BATCH_ARGMAX_PARAMS: ParamsLayout = [
+  ["cols", "u32"],
+  ["lanes", "u32"],
+  ["stride", "u32"],
+];
+
+/**
+ * Each column's argmax (positive values only, lowest row on ties) from omp_rowdot_f16_batch's partials,
+ * written to out[m·stride] (row or NONE) and out[m·stride + 1] (its value's bits) for m < cols: the first
+ * two words of the column's omp_collect record.
+ */
+export function encodeBatchArgmax(
+  step: Step,
+  v: { n: number; cols: number; stride: number },
+  bufs: { best: Tensor<"u32">; out: Tensor<"u32"> },
+): void {
+  if (v.cols === 0) return;
+  const params = packParams(OMP_BATCH_ARGMAX_PARAMS, {
+    cols: v.cols,
+    lanes: rowdotF16BatchLanes(v.n),
+    stride: v.stride,
+  });
+  step.dispatch(OMP_BATCH_ARGMAX, {}, params, [bufs.best, bufs.out], [v.cols]);
 }
 
 /** Capacities of omp_collect's two lists. */

@@ -149,7 +149,7 @@ Deno.test("Step.readBack returns the step's result with one submit, also after f
   [src, dst].forEach((t) => t.dispose());
 });
 
-Deno.test("omp_rowdot_f16_batch matches float64 on the f16 rows for every column, with the masked levels", async () => {
+Deno.test("omp_rowdot_f16_batch matches float64 on the f16 rows for every column, with the masked levels; omp_batch_argmax finds each column's winner", async () => {
   const gpu = await testGpu();
   if (!gpu.features.has("shader-f16")) {
     console.warn("omp_rowdot_f16_batch: the adapter has no shader-f16; skipped");
@@ -157,6 +157,7 @@ Deno.test("omp_rowdot_f16_batch matches float64 on the f16 rows for every column
   }
   const rng = new Rng(23);
   const MASKED = Math.fround(-3.4028234e38); // −FLT_MAX
+  let ties = 0; // columns won by row 0 with its copy, row n − 1, unmasked
   // n: 1, a prime, not a multiple of the 32-row workgroup; d: 1, not a multiple of 4; columns: 1 and 3
   // (one slice of 4), 8 (one of 8), 9, 12, 17 (slices of 8, then one of 4), 30 (the last slice of 8
   // holding 6).
@@ -170,6 +171,8 @@ Deno.test("omp_rowdot_f16_batch matches float64 on the f16 rows for every column
     const q = Math.ceil(d / 4);
     const np = omp.rowdotF16BatchRows(n);
     const g = Float16Array.from(rng.normals(n * d));
+    // An exact tie: the last row repeats the first, so where both are unmasked and win, the first must.
+    if (n > 2) g.copyWithin((n - 1) * d, 0, d);
     const h16 = new Float16Array(q * np * 4);
     for (let i = 0; i < n; i++) {
       for (let c = 0; c < d; c++) h16[((c >> 2) * np + i) * 4 + (c & 3)] = g[i * d + c];
@@ -186,12 +189,32 @@ Deno.test("omp_rowdot_f16_batch matches float64 on the f16 rows for every column
       x: tensor(gpu, x, [x.length]),
       lvl: tensor(gpu, lvl, [n]),
       corr: tensor(gpu, new Float32Array(cols * np).fill(7), [cols * np]),
+      best: tensor(gpu, new Uint32Array(cols * omp.rowdotF16BatchLanes(n) * 2).fill(7), [
+        cols * omp.rowdotF16BatchLanes(n) * 2,
+      ]),
+      rec: tensor(gpu, new Uint32Array(cols * 5).fill(7), [cols * 5]),
     };
     const step = new Step(gpu, "test");
     omp.encodeRowdotF16Batch(step, { n, q, cols }, t);
+    omp.encodeBatchArgmax(step, { n, cols, stride: 5 }, { best: t.best, out: t.rec });
     const read = step.readBack(t.corr);
+    const readRec = step.readBack(t.rec);
     await step.submit();
     const out = await read;
+    const rec = await readRec;
+    for (let m = 0; m < cols; m++) {
+      // The winner over the kernel's own f32 output: largest positive value, first row on ties.
+      let win = -1;
+      for (let i = 0; i < n; i++) {
+        if (out[m * np + i] > 0 && (win < 0 || out[m * np + i] > out[m * np + win])) win = i;
+      }
+      const what = `n=${n} d=${d} cols=${cols} column ${m}`;
+      assert.equal(rec[m * 5], win < 0 ? 0xffffffff : win, `${what}: winner`);
+      if (win === 0 && n > 2 && out[m * np + n - 1] === out[m * np]) ties++;
+      const bits = new Uint32Array(Float32Array.of(win < 0 ? 0 : out[m * np + win]).buffer)[0];
+      assert.equal(rec[m * 5 + 1], bits, `${what}: winner's value bits`);
+      assert.equal(rec[m * 5 + 2], 7, `${what}: words past the winner untouched`);
+    }
     for (let m = 0; m < cols; m++) {
       for (let i = 0; i < n; i++) {
         const got = out[m * np + i];
@@ -212,4 +235,5 @@ Deno.test("omp_rowdot_f16_batch matches float64 on the f16 rows for every column
     }
     Object.values(t).forEach((v) => v.dispose());
   }
+  assert.ok(ties > 0, "no column exercised a tie");
 });
