@@ -150,21 +150,19 @@ export async function ompHybrid(
   };
 
   /**
-   * The float64 argmax of ⟨gᵢ, r⟩ > 0 over `rows` (lowest index on ties), or −1; rows masked now are
-   * skipped when `skipMasked` (a window was already masked for its own pass, by the kernel).
+   * The argmax of ⟨gᵢ, r⟩ > 0 over `rows` (lowest index on ties), or −1: in float64 over a window (the
+   * pick; the window was already masked for its own pass, by the kernel), or by the algebra's guess scores
+   * over the pool's unmasked rows (a guess).
    */
-  const best = (
-    rows: ArrayLike<number>,
-    r: Float64Array,
-    skipMasked = true,
-  ): { row: number; value: number } => {
+  const best = (rows: ArrayLike<number>, r: Float64Array, exact: boolean): { row: number; value: number } => {
     let row = -1;
     let value = 0;
-    alg.bind(r);
+    if (exact) alg.bind(r);
+    else alg.bindGuess(r);
     for (let m = 0; m < rows.length; m++) {
       const i = rows[m];
-      if (skipMasked && masked[i]) continue;
-      const v = alg.score(i);
+      if (!exact && masked[i]) continue;
+      const v = exact ? alg.score(i) : alg.guessScore(i);
       if (v > value || (v === value && row >= 0 && i < row)) [row, value] = [i, v];
     }
     return { row, value };
@@ -177,7 +175,7 @@ export async function ompHybrid(
       stats.uncertified++;
       return words[at] === NONE ? -1 : words[at];
     }
-    return best(words.subarray(at + 4, at + 4 + count), r, false).row;
+    return best(words.subarray(at + 4, at + 4 + count), r, true).row;
   };
 
   const done = (s: State) => s.active.length >= k || s.slot >= cap;
@@ -203,7 +201,7 @@ export async function ompHybrid(
     for (let q = 0; q < size; q++) {
       dev.pass(q, s, scale);
       stats.passes++;
-      const j = best(pool, s.r).row;
+      const j = best(pool, s.r, false).row;
       if (j < 0) {
         passes.push({ state: s, guess: -1, mark: -1 });
         break;
@@ -541,7 +539,9 @@ function batchedF16(
   const all = own(tensor(gpu, new Float32Array(MAX_AHEAD * np), [MAX_AHEAD * np], "omp.corr.batch"));
   const lvl = own(tensor(gpu, new Uint32Array(n), [n], "omp.lvl"));
   const lanes = omp.rowdotF16BatchLanes(n);
-  const best = own(tensor(gpu, new Uint32Array(MAX_AHEAD * lanes * 2), [MAX_AHEAD * lanes * 2], "omp.best"));
+  const partials = own(
+    tensor(gpu, new Uint32Array(MAX_AHEAD * lanes * 2), [MAX_AHEAD * lanes * 2], "omp.best"),
+  );
   const stage = new Float32Array(colsCap * 4 * q);
   const slacks: number[] = [];
   /** Level writes waiting for the next batch, and the rows this batch's guesses masked. */
@@ -550,7 +550,6 @@ function batchedF16(
   let scale = 4;
   const bufs = { corr, mask, norms: normsT, out };
   return {
-    // Its batch kernel wants 8 residuals per dispatch; a short speculative batch wastes most of one.
     // Its batch kernel wants 8 residuals per dispatch; short speculative batches lose more passes to misses
     // than they save in waits (measured with the SIMD algebra too: 6.7–9.6 s against 6.0 s).
     speculates: false,
@@ -579,9 +578,9 @@ function batchedF16(
       levels.clear();
       gpu.device.queue.writeBuffer(out.buffer, 0, zeros);
       gpu.device.queue.writeBuffer(x.buffer, 0, stage, 0, 4 * q * cols);
-      omp.encodeRowdotF16Batch(step, { n, q, cols }, { g16, x, lvl, corr: all, best });
+      omp.encodeRowdotF16Batch(step, { n, q, cols }, { g16, x, lvl, corr: all, best: partials });
       // Every column's winner from the batch kernel's per-lane partials, into its record.
-      omp.encodeBatchArgmax(step, { n, cols, stride }, { best, out });
+      omp.encodeBatchArgmax(step, { n, cols, stride }, { best: partials, out });
       for (let c = 0; c < cols; c++) {
         step.copy(all, corr, 4 * n, 4 * c * np, 0);
         omp.encodeCollect(step, lists, { n, base: c * stride, slack: slacks[c], scale }, bufs);

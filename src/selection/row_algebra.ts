@@ -32,6 +32,13 @@ export interface RowAlgebra {
   bind(r: Float64Array): void;
   /** ⟨gᵢ, r⟩ for the bound r. */
   score(i: number): number;
+  /** As bind, for `guessScore`. */
+  bindGuess(r: Float64Array): void;
+  /**
+   * ⟨gᵢ, r⟩ for guesses (the pool's scores): may be rounded to f32 (dense SIMD: an f32 dot, twice the
+   * rate), since a wrong guess costs a pass and never a different pick.
+   */
+  guessScore(i: number): number;
   /** Stores row j as the pick in `slot` (before `column` or `residual` name it). */
   keep(slot: number, j: number): void;
   /** K_{S,j}: ⟨g_p, gⱼ⟩ for each pick p. */
@@ -66,6 +73,7 @@ export function simdAlgebra(cpu: CpuFeatures & { kind: "dense" }, cap: number): 
   const bp = a.alloc(8 * d);
   const rp = a.alloc(8 * d);
   const yp = a.alloc(8 * d);
+  const r32 = a.alloc(4 * d);
   a.f32.set(cpu.g, gp / 4);
   const f = a.fn;
   // b = Σ gᵢ (the memory starts zeroed)
@@ -78,6 +86,8 @@ export function simdAlgebra(cpu: CpuFeatures & { kind: "dense" }, cap: number): 
     dotB: (i) => f.dotFD(gp + i * rb, bp, d),
     bind: (r) => a.f64.set(r, rp / 8),
     score: (i) => f.dotFD(gp + i * rb, rp, d),
+    bindGuess: (r) => a.f32.set(r, r32 / 4),
+    guessScore: (i) => f.dotF32(gp + i * rb, r32, d),
     keep: (slot, j) =>
       void a.f32.copyWithin((sp + slot * rb) / 4, (gp + j * rb) / 4, (gp + (j + 1) * rb) / 4),
     column(picks, j) {
@@ -140,6 +150,8 @@ export function simdFactoredAlgebra(cpu: CpuFeatures & { kind: "factored" }): Ro
     dotB: (i) => dotAt(i, bp),
     bind: (r) => a.f64.set(r, rp / 8),
     score: (i) => dotAt(i, rp),
+    bindGuess: (r) => a.f64.set(r, rp / 8),
+    guessScore: (i) => dotAt(i, rp),
     keep: () => {},
     column: (picks, j) => Float64Array.from(picks, (p) => gramEntry(cpu, p.row, j)),
     residual(picks, coeffs) {
@@ -166,6 +178,8 @@ export function plainAlgebra(cpu: CpuFeatures, cap: number): RowAlgebra {
     dotB: (i) => rowDot(cpu, i, b),
     bind: (r) => void (bound = r),
     score: (i) => rowDot(cpu, i, bound),
+    bindGuess: (r) => void (bound = r),
+    guessScore: (i) => rowDot(cpu, i, bound),
     keep(slot, j) {
       if (store && cpu.kind === "dense") {
         store.g.set(cpu.g.subarray(j * cpu.d, (j + 1) * cpu.d), slot * cpu.d);

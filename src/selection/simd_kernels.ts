@@ -18,6 +18,8 @@ interface Exports {
   dotFF(a: number, b: number, n: number): number;
   /** y[i] += s·a[i] over n entries; a f32, y f64. */
   axpyFD(a: number, s: number, y: number, n: number): void;
+  /** Σ a[i]·b[i] over n entries in f32 (four f32x4 accumulators): for guesses, not for exact work. */
+  dotF32(a: number, b: number, n: number): number;
 }
 
 /**
@@ -109,7 +111,35 @@ function functions(): Func[] {
     locals: [T.v128, T.v128],
     body: ax,
   };
-  return [dotFD, dotFF, axpyFD];
+  // params: 0 a, 1 b, 2 n; locals: 3–6 accumulators (v128), 7 tail (f32)
+  const df = new Code();
+  df.block().loop();
+  df.get(2).i32(16).i32LtS().brIf(1);
+  for (let u = 0; u < 4; u++) {
+    df.get(0).v128Load(16 * u).get(1).v128Load(16 * u).f32x4Mul().get(3 + u).f32x4Add().set(3 + u);
+  }
+  df.get(0).i32(64).i32Add().set(0);
+  df.get(1).i32(64).i32Add().set(1);
+  df.get(2).i32(16).i32Sub().set(2);
+  df.br(0).end().end();
+  df.block().loop();
+  df.get(2).i32(1).i32LtS().brIf(1);
+  df.get(0).f32Load().get(1).f32Load().f32Mul().get(7).f32Add().set(7);
+  df.get(0).i32(4).i32Add().set(0);
+  df.get(1).i32(4).i32Add().set(1);
+  df.get(2).i32(1).i32Sub().set(2);
+  df.br(0).end().end();
+  df.get(3).get(4).f32x4Add().get(5).get(6).f32x4Add().f32x4Add().set(3);
+  for (let l = 0; l < 4; l++) df.get(3).f32x4ExtractLane(l).f64PromoteF32();
+  df.f64Add().f64Add().f64Add().get(7).f64PromoteF32().f64Add();
+  const dotF32: Func = {
+    name: "dotF32",
+    params: [T.i32, T.i32, T.i32],
+    results: [T.f64],
+    locals: [T.v128, T.v128, T.v128, T.v128, T.f32],
+    body: df,
+  };
+  return [dotFD, dotFF, axpyFD, dotF32];
 }
 
 let compiled: WebAssembly.Module | null = null;

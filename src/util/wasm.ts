@@ -6,7 +6,7 @@
  */
 
 /** Value types. */
-export const T = { i32: 0x7f, f64: 0x7c, v128: 0x7b } as const;
+export const T = { i32: 0x7f, f32: 0x7d, f64: 0x7c, v128: 0x7b } as const;
 export type ValType = (typeof T)[keyof typeof T];
 
 /** Unsigned LEB128. */
@@ -83,6 +83,12 @@ export class Code {
   i32GeS() {
     return this.op(0x4e);
   }
+  f32Add() {
+    return this.op(0x92);
+  }
+  f32Mul() {
+    return this.op(0x94);
+  }
   f64Add() {
     return this.op(0xa0);
   }
@@ -129,6 +135,15 @@ export class Code {
   /** The upper two f32 lanes moved down (lanes 2, 3, 2, 3). */
   highF32() {
     return this.simd(0x0d, 8, 9, 10, 11, 12, 13, 14, 15, 8, 9, 10, 11, 12, 13, 14, 15);
+  }
+  f32x4ExtractLane(lane: number) {
+    return this.simd(0x1f, lane);
+  }
+  f32x4Add() {
+    return this.simd(0xe4);
+  }
+  f32x4Mul() {
+    return this.simd(0xe6);
   }
   f64x2Splat() {
     return this.simd(0x14);

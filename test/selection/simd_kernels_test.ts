@@ -6,19 +6,22 @@ import { Rng } from "../../src/util/rng.ts";
 // Lengths around the loops' 8-entry turn and 4-entry axpy step, a prime, and an empty one.
 const LENGTHS = [0, 1, 3, 4, 7, 8, 9, 15, 16, 17, 31, 127, 1031];
 
-/** |computed − exact| ≤ 2·n·2⁻⁵³·Σ|aᵢbᵢ| (a float64 sum of n exact products in any order) + 1e-300. */
-function assertDot(what: string, got: number, a: ArrayLike<number>, b: ArrayLike<number>) {
+/**
+ * |computed − exact| ≤ 2·n·u·Σ|aᵢbᵢ| + 1e-300: a sum of n products in any order with unit roundoff u
+ * (2⁻⁵³ in float64, where products of f32 are exact; 2⁻²⁴ for an f32 dot).
+ */
+function assertDot(what: string, got: number, a: ArrayLike<number>, b: ArrayLike<number>, u = 2 ** -53) {
   let exact = 0;
   let mag = 0;
   for (let i = 0; i < a.length; i++) {
     exact += a[i] * b[i];
     mag += Math.abs(a[i] * b[i]);
   }
-  const tol = 2 * Math.max(1, a.length) * 2 ** -53 * mag + 1e-300;
+  const tol = 2 * Math.max(1, a.length) * u * mag + 1e-300;
   assert.ok(Math.abs(got - exact) <= tol, `${what}: ${got} vs ${exact} (tol ${tol})`);
 }
 
-Deno.test("SIMD dots and axpy equal float64 loops at awkward lengths and unaligned offsets", () => {
+Deno.test("SIMD dots and axpy equal float64 loops (the f32 dot within f32 rounding) at awkward lengths and unaligned offsets", () => {
   const rng = new Rng(3);
   const arena = new Arena();
   for (const n of LENGTHS) {
@@ -36,6 +39,13 @@ Deno.test("SIMD dots and axpy equal float64 loops at awkward lengths and unalign
       const af64 = Float64Array.from(a);
       assertDot(`dotFD n=${n} shift=${shift}`, arena.fn.dotFD(ap, rp, n), af64, r);
       assertDot(`dotFF n=${n} shift=${shift}`, arena.fn.dotFF(ap, bp, n), af64, Float64Array.from(b));
+      assertDot(
+        `dotF32 n=${n} shift=${shift}`,
+        arena.fn.dotF32(ap, bp, n),
+        af64,
+        Float64Array.from(b),
+        2 ** -24,
+      );
       // Entries just past n are left alone by axpy, and each yᵢ + s·aᵢ is one rounding.
       const guard = rp + 8 * n;
       if (shift > 0) arena.f64[guard / 8] = 42;
@@ -81,6 +91,13 @@ Deno.test("row algebra: the SIMD and plain implementations agree on a dense prob
   s.bind(r);
   p.bind(r);
   for (const i of [0, 1, 29, 56]) close(`score ${i}`, s.score(i), p.score(i));
+  // Guess scores: an f32 dot in SIMD, within f32 rounding of the float64 score.
+  s.bindGuess(r);
+  for (const i of [0, 1, 29, 56]) {
+    let mag = 0;
+    for (let c = 0; c < d; c++) mag += Math.abs(g[i * d + c] * r[c]);
+    assert.ok(Math.abs(s.guessScore(i) - p.score(i)) <= 2 * d * 2 ** -24 * mag, `guess score ${i}`);
+  }
   const picks = [40, 2, 33, 18].map((row, slot) => ({ row, slot }));
   for (const x of picks) [s, p].forEach((alg) => alg.keep(x.slot, x.row));
   const sc = s.column(picks.slice(0, 3), 33);
