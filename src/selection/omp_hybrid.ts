@@ -7,12 +7,14 @@
  *   CPU  K_{S,j} in float64 (t·(C + D) or t·d flops), the incremental Cholesky factor of K_SS + λI
  *        (append; Givens removal for the non-negativity repair, repeated until no weight is negative,
  *        exactly as the reference does), c from two triangular solves, and the residual r = b − G_Sᵀc
- *        in float64 (t·d flops), staged for the GPU as f32.
+ *        in float64 (t·d flops), staged for the GPU as f32. The dot products and axpys run in WebAssembly
+ *        SIMD (row_algebra.ts), about 8× plain TypeScript loops.
  *   GPU  p = G r — dense: omp_rowdot (f32 g), or omp_rowdot_f16_batch on an f16 copy of g for every pass
  *        of a batch at once (below); factored: omp_factored_corr from e and hᵀ (gᵢ is never formed) —
- *        then masked_argmax (the f32 winner) and omp_collect's two short lists: the *window* of rows
- *        whose f32 correlation is within its rounding bound γ‖gᵢ‖‖r‖ of the winner's, and the *pool*,
- *        the strongest ≤ 512 rows (a histogram cut below the winner).
+ *        then masked_argmax (the f32 winner; the batch kernel's own partials and omp_batch_argmax on the
+ *        f16 device) and omp_collect's two short lists: the *window* of rows whose f32 correlation is
+ *        within its rounding bound γ‖gᵢ‖‖r‖ of the winner's, and the *pool*, the strongest ≤ 2,048 (dense)
+ *        or 512 (factored) rows (a histogram cut below the winner).
  *   CPU  the next pick = the float64 argmax of ⟨gᵢ, r⟩ over the window. The f32 pass only narrows the
  *        search, so the picks are those of OMP in float64, i.e. the reference's, not an artefact of f32
  *        rounding. (Were a window to overflow its list, the f32 winner is taken and counted in
