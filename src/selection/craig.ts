@@ -54,7 +54,7 @@ export function craigFeatures(source: GradientSource): Tensor {
 /** Turns squared distances into CRAIG's similarity in place: s = max(D) − D (float32). */
 export function distanceToSimilarity(d: Float32Array): Float32Array {
   let max = 0;
-  for (const v of d) if (v > max) max = v;
+  for (let i = 0; i < d.length; i++) if (d[i] > max) max = d[i];
   for (let i = 0; i < d.length; i++) d[i] = max - d[i];
   return d;
 }

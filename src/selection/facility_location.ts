@@ -27,6 +27,7 @@ import { Step } from "../gpu/step.ts";
 import { empty, type Tensor } from "../gpu/tensor.ts";
 import { gatherRows } from "../gpu/ops/gather_rows.ts";
 import { encodePairwise, type PairwiseOptions } from "../gpu/ops/pairwise.ts";
+import { Arena, simdAvailable } from "./simd_kernels.ts";
 
 /** Options of `maximizeFacilityLocation`. */
 export interface FacilityLocationOptions {
@@ -82,7 +83,47 @@ function columnsOf(sim: Similarity, n: number, symmetric: boolean): Columns {
   return (j) => m.subarray(j * n, (j + 1) * n);
 }
 
-/** Δ(j | S) = Σᵢ max(0, col[i] − cur[i]) in float64, in index order (shared by both maximisers). */
+/**
+ * Marginal gains Δ(j | S) against a coverage `cur` (updated in place by Coverage), and column access. A
+ * float32 matrix goes to WebAssembly SIMD (copied, columns contiguous, into the module's memory; the gain
+ * in f64x2 lanes — ~5× the plain loop on the EPYC); other matrices use `gainOf`. Either way both
+ * maximisers take every gain from the same function, so lazy == plain still holds exactly: each lane's sum
+ * is monotone in cur, and so is their total.
+ */
+interface Gains {
+  cur: Float64Array;
+  gain(j: number): number;
+  column: Columns;
+}
+
+/** Largest float32 matrix copied into the SIMD module's memory (bigger ones: plain loops). */
+const SIMD_MAX_BYTES = 2 ** 31;
+
+function gainsOf(sim: Similarity, n: number, symmetric: boolean): Gains {
+  if (sim instanceof Float32Array && sim.length === n * n && n > 0 && 4 * n * n <= SIMD_MAX_BYTES) {
+    if (simdAvailable()) {
+      const a = new Arena();
+      const mp = a.alloc(4 * n * n);
+      const cp = a.alloc(8 * n);
+      // No allocation after this point: the views below stay valid.
+      const m = a.f32;
+      const m0 = mp / 4;
+      if (symmetric) m.set(sim, m0);
+      else for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) m[m0 + j * n + i] = sim[i * n + j];
+      const cur = new Float64Array(a.fn.memory.buffer, cp, n);
+      return {
+        cur,
+        gain: (j) => a.fn.gainFD(mp + 4 * j * n, cp, n),
+        column: (j) => m.subarray(m0 + j * n, m0 + (j + 1) * n),
+      };
+    }
+  }
+  const column = columnsOf(sim, n, symmetric);
+  const cur = new Float64Array(n);
+  return { cur, gain: (j) => gainOf(column(j), cur), column };
+}
+
+/** Δ(j | S) = Σᵢ max(0, col[i] − cur[i]) in float64, in index order (the plain loop). */
 function gainOf(col: ArrayLike<number>, cur: Float64Array): number {
   let g = 0;
   for (let i = 0; i < cur.length; i++) {
@@ -97,8 +138,9 @@ class Coverage {
   readonly cur: Float64Array;
   readonly best: Float64Array;
   readonly owner: Int32Array;
-  constructor(n: number) {
-    this.cur = new Float64Array(n);
+  /** cur: where the coverage lives (zeros, length n; the gains read it). */
+  constructor(n: number, cur: Float64Array) {
+    this.cur = cur;
     this.best = new Float64Array(n).fill(-Infinity);
     this.owner = new Int32Array(n).fill(-1);
   }
@@ -133,12 +175,12 @@ export function maximizeFacilityLocation(
   if (!Number.isInteger(n) || n < 0 || !Number.isInteger(k) || k < 0 || k > n) {
     throw new InvalidInputError(`facility location: need integers 0 ≤ k ≤ n, got k = ${k}, n = ${n}`);
   }
-  const columns = columnsOf(sim, n, opts.symmetric ?? false);
-  return (opts.lazy ?? true) ? lazyGreedy(columns, n, k) : plainGreedy(columns, n, k);
+  const gains = gainsOf(sim, n, opts.symmetric ?? false);
+  return (opts.lazy ?? true) ? lazyGreedy(gains, n, k) : plainGreedy(gains, n, k);
 }
 
-function plainGreedy(columns: Columns, n: number, k: number): FacilityLocationResult {
-  const cov = new Coverage(n);
+function plainGreedy(g: Gains, n: number, k: number): FacilityLocationResult {
+  const cov = new Coverage(n, g.cur);
   const chosen = new Uint8Array(n);
   const picks = new Uint32Array(k);
   const gains = new Float64Array(k);
@@ -147,21 +189,21 @@ function plainGreedy(columns: Columns, n: number, k: number): FacilityLocationRe
     let bestG = -Infinity;
     for (let j = 0; j < n; j++) {
       if (chosen[j]) continue;
-      const g = gainOf(columns(j), cov.cur);
-      if (g > bestG) [bestJ, bestG] = [j, g];
+      const gj = g.gain(j);
+      if (gj > bestG) [bestJ, bestG] = [j, gj];
     }
     chosen[bestJ] = 1;
     picks[t] = bestJ;
     gains[t] = bestG;
-    cov.add(columns(bestJ), t);
+    cov.add(g.column(bestJ), t);
   }
   return cov.result(picks, gains);
 }
 
-function lazyGreedy(columns: Columns, n: number, k: number): FacilityLocationResult {
-  const cov = new Coverage(n);
+function lazyGreedy(g: Gains, n: number, k: number): FacilityLocationResult {
+  const cov = new Coverage(n, g.cur);
   const heap = new GainHeap(n);
-  for (let j = 0; j < n; j++) heap.push(j, gainOf(columns(j), cov.cur));
+  for (let j = 0; j < n; j++) heap.push(j, g.gain(j));
   // fresh[j] = the round in which j's heap gain was computed.
   const fresh = new Int32Array(n);
   const picks = new Uint32Array(k);
@@ -170,11 +212,11 @@ function lazyGreedy(columns: Columns, n: number, k: number): FacilityLocationRes
     while (fresh[heap.top()] !== t) {
       const j = heap.top();
       fresh[j] = t;
-      heap.replaceTop(gainOf(columns(j), cov.cur));
+      heap.replaceTop(g.gain(j));
     }
     gains[t] = heap.topGain();
     picks[t] = heap.pop();
-    cov.add(columns(picks[t]), t);
+    cov.add(g.column(picks[t]), t);
   }
   return cov.result(picks, gains);
 }

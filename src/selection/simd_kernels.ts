@@ -20,6 +20,8 @@ interface Exports {
   axpyFD(a: number, s: number, y: number, n: number): void;
   /** Σ a[i]·b[i] over n entries in f32 (four f32x4 accumulators): for guesses, not for exact work. */
   dotF32(a: number, b: number, n: number): number;
+  /** Σ max(0, a[i] − c[i]) over n entries in f64; a f32, c f64 (facility location's marginal gain). */
+  gainFD(a: number, c: number, n: number): number;
 }
 
 /**
@@ -139,7 +141,37 @@ function functions(): Func[] {
     locals: [T.v128, T.v128, T.v128, T.v128, T.f32],
     body: df,
   };
-  return [dotFD, dotFF, axpyFD, dotF32];
+  // params: 0 a, 1 c, 2 n; locals: 3–6 accumulators (v128), 7 va (v128), 8 tail (f64), 9 zero (v128)
+  const gn = new Code();
+  gn.block().loop();
+  gn.get(2).i32(8).i32LtS().brIf(1);
+  for (let h = 0; h < 2; h++) {
+    gn.get(9).get(0).v128Load(16 * h).tee(7).f64x2PromoteLowF32x4().get(1).v128Load(32 * h).f64x2Sub();
+    gn.f64x2Pmax().get(3 + 2 * h).f64x2Add().set(3 + 2 * h);
+    gn.get(9).get(7).get(7).highF32().f64x2PromoteLowF32x4().get(1).v128Load(32 * h + 16).f64x2Sub();
+    gn.f64x2Pmax().get(4 + 2 * h).f64x2Add().set(4 + 2 * h);
+  }
+  gn.get(0).i32(32).i32Add().set(0);
+  gn.get(1).i32(64).i32Add().set(1);
+  gn.get(2).i32(8).i32Sub().set(2);
+  gn.br(0).end().end();
+  gn.block().loop();
+  gn.get(2).i32(1).i32LtS().brIf(1);
+  gn.f64(0).get(0).f32Load().f64PromoteF32().get(1).f64Load().f64Sub().f64Max().get(8).f64Add().set(8);
+  gn.get(0).i32(4).i32Add().set(0);
+  gn.get(1).i32(8).i32Add().set(1);
+  gn.get(2).i32(1).i32Sub().set(2);
+  gn.br(0).end().end();
+  gn.get(3).get(4).f64x2Add().get(5).get(6).f64x2Add().f64x2Add().tee(7);
+  gn.f64x2ExtractLane(0).get(7).f64x2ExtractLane(1).f64Add().get(8).f64Add();
+  const gainFD: Func = {
+    name: "gainFD",
+    params: [T.i32, T.i32, T.i32],
+    results: [T.f64],
+    locals: [T.v128, T.v128, T.v128, T.v128, T.v128, T.f64, T.v128],
+    body: gn,
+  };
+  return [dotFD, dotFF, axpyFD, dotF32, gainFD];
 }
 
 let compiled: WebAssembly.Module | null = null;

@@ -92,8 +92,14 @@ export class Code {
   f64Add() {
     return this.op(0xa0);
   }
+  f64Sub() {
+    return this.op(0xa1);
+  }
   f64Mul() {
     return this.op(0xa2);
+  }
+  f64Max() {
+    return this.op(0xa5);
   }
   f64PromoteF32() {
     return this.op(0xbb);
@@ -157,8 +163,15 @@ export class Code {
   f64x2Add() {
     return this.simd(0xf0);
   }
+  f64x2Sub() {
+    return this.simd(0xf1);
+  }
   f64x2Mul() {
     return this.simd(0xf2);
+  }
+  /** b if a < b else a (pseudo-max: with a = 0, max(0, b) for every non-NaN b). */
+  f64x2Pmax() {
+    return this.simd(0xf7);
   }
 }
 

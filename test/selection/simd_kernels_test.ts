@@ -46,6 +46,20 @@ Deno.test("SIMD dots and axpy equal float64 loops (the f32 dot within f32 roundi
         Float64Array.from(b),
         2 ** -24,
       );
+      // gainFD: Σ max(0, aᵢ − cᵢ), c = r/1000 (in a's range, so that about half the terms count).
+      let gain = 0;
+      let mag = 0;
+      for (let i = 0; i < n; i++) {
+        gain += Math.max(0, a[i] - r[i] / 1000);
+        mag += Math.abs(a[i]) + Math.abs(r[i] / 1000);
+      }
+      const cp = arena.alloc(8 * n);
+      arena.f64.set(r.map((x) => x / 1000), cp / 8);
+      const gotGain = arena.fn.gainFD(ap, cp, n);
+      assert.ok(
+        Math.abs(gotGain - gain) <= 2 * (n + 1) * 2 ** -53 * mag,
+        `gainFD n=${n}: ${gotGain} vs ${gain}`,
+      );
       // Entries just past n are left alone by axpy, and each yᵢ + s·aᵢ is one rounding.
       const guard = rp + 8 * n;
       if (shift > 0) arena.f64[guard / 8] = 42;
