@@ -1,12 +1,14 @@
 /**
- * Selection benchmarks. `deno task bench selection [--quick] [--part omp|omp-class|omp-cli|omp-per-class|table] [--seeds N]
+ * Selection benchmarks. `deno task bench selection [--quick] [--part omp|omp-class|omp-cli|omp-per-class|craig|table] [--seeds N]
  * [--epochs N] [--budgets 0.1,0.3] [--strategies a,b] [--limit N] [--nfg-warm N] [--record FILE]`.
  * 1. OMP, one class of Fashion-MNIST-sized data (n = 6,000, d = 2,570 = 10 × 257 as factored last-layer
  *    gradients of an MLP trained one epoch, k = 600): GPU Batch-OMP vs the float64 reference OMP that
  *    re-solves from scratch each iteration, in the same run, with both objectives.
  * 2. n = 10,000, d = 1,024, k = 1,000 seeded Gaussian gradients through the CLI (`gradsift select`).
  * 3. n = 60,000 per class, k = 1,500 / 3,000 / 6,000: time and objective as k grows.
- * 4. The results table: Fashion-MNIST, MLP, every strategy at each budget and seed — test accuracy
+ * 4. CRAIG at 10 % on all 60,000 samples, and one class's lazy greedy with SIMD gains against the plain
+ *    float64 loop (`--part craig`).
+ * 5. The results table: Fashion-MNIST, MLP, every strategy at each budget and seed — test accuracy
  *    (mean ± std), relative error vs Full, selection and total seconds, speed-up vs Full — and an SVG plot
  *    of accuracy against wall time (bench/out/selection_accuracy.svg). With `--record FILE`, every finished
  *    training run is appended to FILE (JSON lines) as it ends, and runs already there (same strategy,
@@ -26,6 +28,8 @@ import { runTraining } from "../src/runs/training.ts";
 import { classIndices } from "../src/selection/budget.ts";
 import { matchingObjective, readFeatures, targetCorrelations } from "../src/selection/features.ts";
 import { GradMatchStrategy } from "../src/selection/grad_match.ts";
+import { craigSimilarities, CraigStrategy } from "../src/selection/craig.ts";
+import { maximizeFacilityLocation } from "../src/selection/facility_location.ts";
 import type { StrategyName } from "../src/selection/mod.ts";
 import { ompGpu } from "../src/selection/omp_gpu.ts";
 import { ompHybrid } from "../src/selection/omp_hybrid.ts";
@@ -217,6 +221,51 @@ async function ompCli(gpu: Gpu): Promise<string> {
       "",
     ],
     ...engines,
+  ]);
+}
+
+/**
+ * CRAIG at 10 % on all 60,000 training samples (features of an MLP trained one epoch): the whole selection,
+ * then class 0's lazy greedy alone on its similarity matrix, with the SIMD gains (a float32 matrix) and the
+ * plain float64 loop (the same matrix as Float64Array, the previous code), which must pick the same rows.
+ */
+async function craigBench(gpu: Gpu, train: Split): Promise<string> {
+  const ex = await fashionFeatures(gpu, train, 1);
+  const n = train.labels.length;
+  const k = quick ? 600 : Math.round(n / 10);
+  const t0 = performance.now();
+  const sub = await new CraigStrategy().select({
+    gpu,
+    features: { kind: "factored", e: ex.e, h: ex.h, bias: true },
+    labels: train.labels,
+    numClasses: 10,
+    budget: k,
+    rng: new Rng(0),
+  });
+  const whole = (performance.now() - t0) / 1000;
+  const rows = classIndices(train.labels, 10)[0];
+  let sim: Float32Array = new Float32Array(0);
+  for await (const b of craigSimilarities(ex.e, [rows])) sim = b.sim;
+  ex.dispose();
+  const kc = Math.round(rows.length / 10);
+  const time = (m: Float32Array | Float64Array) => {
+    const t = performance.now();
+    const r = maximizeFacilityLocation(m, { n: rows.length, k: kc, symmetric: true });
+    return { r, sec: (performance.now() - t) / 1000 };
+  };
+  const simd = time(sim);
+  const plain = time(Float64Array.from(sim));
+  const same = simd.r.picks.every((p, t) => p === plain.r.picks[t]);
+  return table(["CRAIG on Fashion-MNIST (eᵢ of an MLP after 1 epoch)", "n", "k", "seconds", "picks"], [
+    ["CRAIG.select, all classes", n, k, whole.toFixed(2), `${sub.indices.length}`],
+    ["lazy greedy, class 0, SIMD gains (f32 matrix)", rows.length, kc, simd.sec.toFixed(2), `${kc}`],
+    [
+      "lazy greedy, class 0, plain float64 loop",
+      rows.length,
+      kc,
+      plain.sec.toFixed(2),
+      same ? "same as SIMD" : "DIFFERENT from SIMD",
+    ],
   ]);
 }
 
@@ -497,6 +546,7 @@ export async function main(): Promise<void> {
   if (omp || part === "omp-class") console.log(`${await ompClass(gpu, ds.train)}\n`);
   if (omp || part === "omp-cli") console.log(`${await ompCli(gpu)}\n`);
   if (omp || part === "omp-per-class") console.log(`${await ompPerClass(gpu, ds.train)}\n`);
+  if (part === "all" || part === "craig") console.log(`## CRAIG\n\n${await craigBench(gpu, ds.train)}\n`);
   if (part === "all" || part === "table") {
     console.log(`## Results table (Fashion-MNIST${limit ? `, first ${limit} training samples` : ""})\n`);
     console.log(await resultsTable(gpu, { train, test: ds.test! }, limit));
