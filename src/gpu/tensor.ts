@@ -105,6 +105,20 @@ export class Tensor<D extends DType = "f32"> {
     return await readBuffer(this.gpu, this.buffer, this.byteLength, this.dtype) as ArrayOf<D>;
   }
 
+  /**
+   * Reads the tensor and hands `use` a view of the mapped bytes, valid only during the call — for
+   * callers that copy the data on into their own arrays (a large read-back without `read`'s copy into a
+   * fresh array: on lavapipe that copy, page faults included, ran at ~1.3 GB/s).
+   */
+  async readWith<T>(use: (view: ArrayOf<D>) => T): Promise<T> {
+    return await mapRead(
+      this.gpu,
+      this.buffer,
+      this.byteLength,
+      (b) => use(makeArray(this.dtype, b) as ArrayOf<D>),
+    );
+  }
+
   /** A view with another shape of equal size, sharing the buffer; the owner stays responsible for it. */
   reshape(shape: readonly number[]): Tensor<D> {
     if (numel(shape) !== this.size) throw new ShapeError(`cannot reshape [${this.shape}] to [${shape}]`);
@@ -148,19 +162,33 @@ export async function readBuffer(
   bytes: number,
   dtype: DType,
 ): Promise<AnyArray> {
+  return await mapRead(gpu, buffer, bytes, (b) => makeArray(dtype, b.slice(0)));
+}
+
+/** Copies `bytes` bytes of a buffer to a staging buffer, maps it and calls `use` on the mapped bytes. */
+async function mapRead<T>(
+  gpu: Gpu,
+  buffer: GPUBuffer,
+  bytes: number,
+  use: (b: ArrayBuffer) => T,
+): Promise<T> {
   gpu.assertAlive();
-  if (bytes === 0) return makeArray(dtype, new ArrayBuffer(0));
+  if (bytes === 0) return use(new ArrayBuffer(0));
+  const padded = Math.ceil(bytes / 4) * 4;
   const staging = gpu.pool.acquire(bytes, GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST, "readback");
   try {
     await gpu.scoped("read back", async () => {
       const enc = gpu.device.createCommandEncoder({ label: "read back" });
-      enc.copyBufferToBuffer(buffer, 0, staging, 0, Math.ceil(bytes / 4) * 4);
+      enc.copyBufferToBuffer(buffer, 0, staging, 0, padded);
       gpu.device.queue.submit([enc.finish()]);
-      await staging.mapAsync(GPUMapMode.READ, 0, Math.ceil(bytes / 4) * 4);
+      await staging.mapAsync(GPUMapMode.READ, 0, padded);
     });
-    const copy = staging.getMappedRange(0, Math.ceil(bytes / 4) * 4).slice(0, bytes);
-    staging.unmap();
-    return makeArray(dtype, copy);
+    const mapped = staging.getMappedRange(0, padded);
+    try {
+      return use(padded === bytes ? mapped : mapped.slice(0, bytes));
+    } finally {
+      staging.unmap();
+    }
   } finally {
     gpu.pool.release(staging);
   }

@@ -358,13 +358,15 @@ export async function* pairwiseBlocks(
   let next = 0;
   for (const group of planPieces(sizes, opts.readbackBytes ?? DEFAULT_READBACK_BYTES)) {
     throwIfAborted(opts.signal);
-    const flat = await computeGroup(x, blocks, group, opts);
-    let off = 0;
-    for (const p of group) {
-      const m = sizes[p.block];
-      out[p.block].set(flat.subarray(off, off + p.rows * m), p.r0 * m);
-      off += p.rows * m;
-    }
+    // Each piece goes straight from the mapped read-back into its block's matrix.
+    await computeGroup(x, blocks, group, opts, (flat) => {
+      let off = 0;
+      for (const p of group) {
+        const m = sizes[p.block];
+        out[p.block].set(flat.subarray(off, off + p.rows * m), p.r0 * m);
+        off += p.rows * m;
+      }
+    });
     const last = group[group.length - 1];
     const done = last.r0 + last.rows === sizes[last.block] ? last.block + 1 : last.block;
     for (; next < done; next++) yield { block: next, matrix: out[next] };
@@ -372,13 +374,17 @@ export async function* pairwiseBlocks(
   for (; next < blocks.length; next++) yield { block: next, matrix: out[next] };
 }
 
-/** Records every piece of a group into one step, packs the outputs into one tensor and reads it back. */
+/**
+ * Records every piece of a group into one step, packs the outputs into one tensor and reads it back,
+ * handing `consume` the mapped values (valid only during the call).
+ */
 async function computeGroup(
   x: Tensor,
   blocks: readonly Uint32Array[],
   group: readonly Piece[],
   opts: PairwiseOptions,
-): Promise<Float32Array> {
+  consume: (flat: Float32Array) => void,
+): Promise<void> {
   const gpu = x.gpu;
   const total = group.reduce((s, p) => s + p.rows * blocks[p.block].length, 0);
   const packed = empty(gpu, [total], "f32", "pairwise_blocks.packed"); // (Σ rows·m) f32
@@ -404,7 +410,7 @@ async function computeGroup(
   }
   await step.submit();
   try {
-    return await packed.read();
+    await packed.readWith(consume);
   } finally {
     packed.dispose();
   }

@@ -149,3 +149,24 @@ Deno.test("tensors: shape checks on write, reshape views share the buffer", asyn
   t.dispose();
   assert.throws(() => t.buffer, /after dispose/);
 });
+
+Deno.test("tensors: readWith hands over the values read (also empty, u32) and its result; read copies", async () => {
+  const gpu = await testGpu();
+  const values = Float32Array.from({ length: 1027 }, (_, i) => i * 0.5 - 7);
+  const t = tensor(gpu, values, [1027]);
+  const sum = await t.readWith((v) => {
+    assert.ok(v instanceof Float32Array);
+    assert.deepEqual([...v], [...values]);
+    return v.reduce((a, b) => a + b, 0);
+  });
+  assert.equal(sum, values.reduce((a, b) => a + b, 0));
+  const u = tensor(gpu, Uint32Array.of(3, 1, 4), [3]);
+  assert.deepEqual(await u.readWith((v) => [...v]), [3, 1, 4]);
+  const e = empty(gpu, [0], "f32");
+  assert.equal(await e.readWith((v) => v.length), 0);
+  // read() returns a copy that outlives the mapping and a later write.
+  const copy = await t.read();
+  t.write(new Float32Array(1027));
+  assert.equal(copy[1026], values[1026]);
+  [t, u, e].forEach((x) => x.dispose());
+});
