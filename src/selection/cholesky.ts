@@ -106,12 +106,15 @@ export class Cholesky {
     const t = this.size;
     const L = this.#l;
     const n = this.cap;
-    const z = this.#forward(q);
-    const c = new Float64Array(t);
+    // Lᵀc = z by rows of L (contiguous), not columns: each solved cᵢ is taken out of the entries above it
+    // at once (n = 10,000, d = 1,024, k = 1,000: the column walk, stride cap·8 bytes, made the solves
+    // ~0.6 s of the run).
+    const c = this.#forward(q);
     for (let i = t - 1; i >= 0; i--) {
-      let s = z[i];
-      for (let m = i + 1; m < t; m++) s -= L[m * n + i] * c[m];
-      c[i] = s / L[i * n + i];
+      const ci = c[i] / L[i * n + i];
+      c[i] = ci;
+      const row = i * n;
+      for (let m = 0; m < i; m++) c[m] -= L[row + m] * ci;
     }
     return c;
   }
