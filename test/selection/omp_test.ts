@@ -235,6 +235,9 @@ Deno.test("hybrid Batch-OMP runs ahead of the GPU (fewer read-backs than iterati
     // The f16 pass (re-checked in float64), d not a multiple of 4.
     ["dense f16 λ=0.5", problem(14, 300, 45), 300, 45, 40, 0.5, true, true],
     ["dense f16 λ=0", problem(15, 200, 70), 200, 70, 60, 0, true, true],
+    // The batched f16 device with misses: its drafted guesses are checked against each new pool, cut and
+    // undone where they disagree.
+    ["misses, f16", problem(16, 3000, 33), 3000, 33, 60, 0.5, true, true],
   ];
   for (const [what, gv, n, d, k, lambda, denseF16, simd] of cases) {
     if (denseF16 && !gpu.features.has("shader-f16")) continue;
