@@ -20,7 +20,7 @@ import { writeNpy } from "../src/data/npy.ts";
 import { acquireGpu, type Gpu } from "../src/gpu/device.ts";
 import { gatherRows } from "../src/gpu/ops/gather_rows.ts";
 import { Step } from "../src/gpu/step.ts";
-import { tensor } from "../src/gpu/tensor.ts";
+import { type Tensor, tensor } from "../src/gpu/tensor.ts";
 import { buildModel } from "../src/nn/model.ts";
 import { extract } from "../src/nn/extract.ts";
 import { type Split, Trainer } from "../src/nn/train.ts";
@@ -31,6 +31,7 @@ import { GradMatchStrategy } from "../src/selection/grad_match.ts";
 import { craigSimilarities, CraigStrategy } from "../src/selection/craig.ts";
 import { maximizeFacilityLocation } from "../src/selection/facility_location.ts";
 import type { StrategyName } from "../src/selection/mod.ts";
+import type { SelectionContext } from "../src/selection/types.ts";
 import { ompGpu } from "../src/selection/omp_gpu.ts";
 import { ompHybrid } from "../src/selection/omp_hybrid.ts";
 import { ompObjective, ompReference } from "../src/selection/omp_reference.ts";
@@ -49,6 +50,23 @@ async function fashionFeatures(gpu: Gpu, train: Split, epochs: number) {
   const ex = await extract(model, train);
   model.dispose();
   return ex;
+}
+
+/** A selection context over the extracted features of all of `train` (10 classes, seed 0). */
+function featureContext(
+  gpu: Gpu,
+  train: Split,
+  ex: { e: Tensor; h: Tensor },
+  budget: number,
+): SelectionContext {
+  return {
+    gpu,
+    features: { kind: "factored", e: ex.e, h: ex.h, bias: true },
+    labels: train.labels,
+    numClasses: 10,
+    budget,
+    rng: new Rng(0),
+  };
 }
 
 async function ompClass(gpu: Gpu, train: Split): Promise<string> {
@@ -234,14 +252,7 @@ async function craigBench(gpu: Gpu, train: Split): Promise<string> {
   const n = train.labels.length;
   const k = quick ? 600 : Math.round(n / 10);
   const t0 = performance.now();
-  const sub = await new CraigStrategy().select({
-    gpu,
-    features: { kind: "factored", e: ex.e, h: ex.h, bias: true },
-    labels: train.labels,
-    numClasses: 10,
-    budget: k,
-    rng: new Rng(0),
-  });
+  const sub = await new CraigStrategy().select(featureContext(gpu, train, ex, k));
   const whole = (performance.now() - t0) / 1000;
   const rows = classIndices(train.labels, 10)[0];
   let sim: Float32Array = new Float32Array(0);
@@ -276,14 +287,7 @@ async function ompPerClass(gpu: Gpu, train: Split): Promise<string> {
   for (const k of quick ? [300, 600] : [1500, 3000, 6000]) {
     const s = new GradMatchStrategy({ mode: "per-class" });
     const t0 = performance.now();
-    const subset = await s.select({
-      gpu,
-      features: { kind: "factored", e: ex.e, h: ex.h, bias: true },
-      labels: train.labels,
-      numClasses: 10,
-      budget: k,
-      rng: new Rng(0),
-    });
+    const subset = await s.select(featureContext(gpu, train, ex, k));
     const sec = (performance.now() - t0) / 1000;
     rows.push([
       train.labels.length,
