@@ -27,7 +27,7 @@ import { Step } from "../gpu/step.ts";
 import { empty, type Tensor } from "../gpu/tensor.ts";
 import { gatherRows } from "../gpu/ops/gather_rows.ts";
 import { encodePairwise, type PairwiseOptions } from "../gpu/ops/pairwise.ts";
-import { Arena, simdAvailable } from "./simd_kernels.ts";
+import { Arena, SIMD_MAX_BYTES, simdAvailable } from "./simd_kernels.ts";
 
 /** Options of `maximizeFacilityLocation`. */
 export interface FacilityLocationOptions {
@@ -95,9 +95,6 @@ interface Gains {
   gain(j: number): number;
   column: Columns;
 }
-
-/** Largest float32 matrix copied into the SIMD module's memory (bigger ones: plain loops). */
-const SIMD_MAX_BYTES = 2 ** 31;
 
 function gainsOf(sim: Similarity, n: number, symmetric: boolean): Gains {
   if (sim instanceof Float32Array && sim.length === n * n && n > 0 && 4 * n * n <= SIMD_MAX_BYTES) {

@@ -130,12 +130,12 @@ export async function ompHybrid(
   const alg = rowAlgebra(cpu, cap, opts.simd);
   const b = alg.b;
   const norms = Float64Array.from({ length: n }, (_, i) => Math.sqrt(Math.max(0, alg.gram(i, i))));
-  const lists_: omp.CollectLayout = {
+  const lists: omp.CollectLayout = {
     window: WINDOW,
     pool: cpu.kind === "dense" && alg.kind === "simd" ? POOL_DENSE_SIMD : POOL,
   };
-  const stride = omp.collectStride(lists_);
-  const dev = setUp(gpu, problem, cpu, norms, opts.denseF16, lists_);
+  const stride = omp.collectStride(lists);
+  const dev = setUp(gpu, problem, cpu, norms, opts.denseF16, lists);
   const chol = new Cholesky(cap);
   const masked = new Uint8Array(n);
   let st: State = { active: [], c: new Float64Array(0), slot: 0, r: Float64Array.from(b) };
@@ -179,7 +179,7 @@ export async function ompHybrid(
   /** The pick of the pass recorded at word `at` that saw residual r: float64 over its window. */
   const certify = (words: Uint32Array, at: number, r: Float64Array): number => {
     const count = words[at + 2];
-    if (count > lists_.window) {
+    if (count > lists.window) {
       stats.uncertified++;
       return words[at] === NONE ? -1 : words[at];
     }
@@ -316,8 +316,8 @@ export async function ompHybrid(
         if (cur.passes[q].guess < 0 || cur.passes[q].guess !== truth) break;
       }
       const seen = Math.min(q, cur.passes.length - 1);
-      pool = candidates(words, seen * stride, lists_);
-      const cut = poolCut(words, seen * stride, lists_);
+      pool = candidates(words, seen * stride, lists);
+      const cut = poolCut(words, seen * stride, lists);
       if (cut < 8) scale = Math.min(1024, scale * 2);
       else if (cut > 40) scale = Math.max(1, scale / 2);
       if (q === cur.passes.length) {

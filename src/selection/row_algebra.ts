@@ -11,7 +11,7 @@
  * `rowAlgebra` takes a SIMD one when the copy fits the module's memory.
  */
 import { addRow, type CpuFeatures, featureDim, gramEntry, rowDot } from "./features.ts";
-import { Arena, simdAvailable } from "./simd_kernels.ts";
+import { Arena, SIMD_MAX_BYTES, simdAvailable } from "./simd_kernels.ts";
 
 /** A pick as the algebra sees it: its row of the problem and its slot in the picks' store. */
 export interface Pick {
@@ -46,9 +46,6 @@ export interface RowAlgebra {
   /** b − Σₘ c[m]·g_{picks[m]} */
   residual(picks: readonly Pick[], c: ArrayLike<number>): Float64Array;
 }
-
-/** Largest copy of G and the store put in the module's memory (above it, or without SIMD: plain loops). */
-const SIMD_MAX_BYTES = 2 ** 31;
 
 /** The SIMD algebra when it can be had (`simd` false: never), else the plain one. */
 export function rowAlgebra(cpu: CpuFeatures, cap: number, simd = true): RowAlgebra {

@@ -174,6 +174,9 @@ function functions(): Func[] {
   return [dotFD, dotFF, axpyFD, dotF32, gainFD];
 }
 
+/** Largest copy its callers put in the module's memory (above it they use plain loops). */
+export const SIMD_MAX_BYTES = 2 ** 31;
+
 let compiled: WebAssembly.Module | null = null;
 
 /** Whether this runtime runs WebAssembly SIMD (Deno does; the callers fall back to plain loops if not). */
