@@ -22,6 +22,10 @@ interface Exports {
   dotF32(a: number, b: number, n: number): number;
   /** Σ max(0, a[i] − c[i]) over n entries in f64; a f32, c f64 (facility location's marginal gain). */
   gainFD(a: number, c: number, n: number): number;
+  /** Σ a[i]·b[i] over n entries, both f64 (the Cholesky factor's triangular solves). */
+  dotDD(a: number, b: number, n: number): number;
+  /** y[i] += s·a[i] over n entries, both f64. */
+  axpyDD(a: number, s: number, y: number, n: number): void;
 }
 
 /**
@@ -171,7 +175,58 @@ function functions(): Func[] {
     locals: [T.v128, T.v128, T.v128, T.v128, T.v128, T.f64, T.v128],
     body: gn,
   };
-  return [dotFD, dotFF, axpyFD, dotF32, gainFD];
+  // params: 0 a, 1 b, 2 n; locals: 3–6 accumulators (v128), 7 tail (f64)
+  const dd = new Code();
+  dd.block().loop();
+  dd.get(2).i32(8).i32LtS().brIf(1);
+  for (let u = 0; u < 4; u++) {
+    dd.get(0).v128Load(16 * u).get(1).v128Load(16 * u).f64x2Mul().get(3 + u).f64x2Add().set(3 + u);
+  }
+  dd.get(0).i32(64).i32Add().set(0);
+  dd.get(1).i32(64).i32Add().set(1);
+  dd.get(2).i32(8).i32Sub().set(2);
+  dd.br(0).end().end();
+  dd.block().loop();
+  dd.get(2).i32(1).i32LtS().brIf(1);
+  dd.get(0).f64Load().get(1).f64Load().f64Mul().get(7).f64Add().set(7);
+  dd.get(0).i32(8).i32Add().set(0);
+  dd.get(1).i32(8).i32Add().set(1);
+  dd.get(2).i32(1).i32Sub().set(2);
+  dd.br(0).end().end();
+  dd.get(3).get(4).f64x2Add().get(5).get(6).f64x2Add().f64x2Add().set(3);
+  dd.get(3).f64x2ExtractLane(0).get(3).f64x2ExtractLane(1).f64Add().get(7).f64Add();
+  const dotDD: Func = {
+    name: "dotDD",
+    params: [T.i32, T.i32, T.i32],
+    results: [T.f64],
+    locals: [T.v128, T.v128, T.v128, T.v128, T.f64],
+    body: dd,
+  };
+  // params: 0 a, 1 s, 2 y, 3 n; locals: 4 s splat (v128)
+  const ad = new Code();
+  ad.get(1).f64x2Splat().set(4);
+  ad.block().loop();
+  ad.get(3).i32(2).i32LtS().brIf(1);
+  ad.get(2).get(0).v128Load().get(4).f64x2Mul().get(2).v128Load().f64x2Add().v128Store();
+  ad.get(0).i32(16).i32Add().set(0);
+  ad.get(2).i32(16).i32Add().set(2);
+  ad.get(3).i32(2).i32Sub().set(3);
+  ad.br(0).end().end();
+  ad.block().loop();
+  ad.get(3).i32(1).i32LtS().brIf(1);
+  ad.get(2).get(0).f64Load().get(1).f64Mul().get(2).f64Load().f64Add().f64Store();
+  ad.get(0).i32(8).i32Add().set(0);
+  ad.get(2).i32(8).i32Add().set(2);
+  ad.get(3).i32(1).i32Sub().set(3);
+  ad.br(0).end().end();
+  const axpyDD: Func = {
+    name: "axpyDD",
+    params: [T.i32, T.f64, T.i32, T.i32],
+    results: [],
+    locals: [T.v128],
+    body: ad,
+  };
+  return [dotFD, dotFF, axpyFD, dotF32, gainFD, dotDD, axpyDD];
 }
 
 /** Largest copy its callers put in the module's memory (above it they use plain loops). */

@@ -28,11 +28,15 @@ function bothSolves(chol: Cholesky, a: Float64Array, m: number, rows: number[], 
 }
 
 Deno.test("Cholesky mark/undo restores the factor exactly after appends and Givens removals", () => {
+  for (const simd of [true, false]) markUndo(simd);
+});
+
+function markUndo(simd: boolean) {
   const rng = new Rng(3);
   const m = 12;
   const a = spd(rng, m);
   const y = Float64Array.from(rng.normals(m));
-  const chol = new Cholesky(m);
+  const chol = new Cholesky(m, simd);
   let rows: number[] = [];
   const add = (r: number) => {
     assert.ok(chol.append(rows.map((s) => a[s * m + r]), a[r * m + r]));
@@ -66,14 +70,18 @@ Deno.test("Cholesky mark/undo restores the factor exactly after appends and Give
   for (let i = 0; i < rows.length; i++) {
     assert.ok(Math.abs(inc2[i] - fresh2[i]) <= 1e-9 * (1 + Math.abs(fresh2[i])));
   }
-});
+}
 
 Deno.test("Cholesky commit(mark) keeps later marks undoable and refuses earlier ones", () => {
+  for (const simd of [true, false]) partialCommit(simd);
+});
+
+function partialCommit(simd: boolean) {
   const rng = new Rng(4);
   const m = 10;
   const a = spd(rng, m);
   const y = Float64Array.from(rng.normals(m));
-  const chol = new Cholesky(m);
+  const chol = new Cholesky(m, simd);
   const rows: number[] = [];
   const add = (r: number) => {
     assert.ok(chol.append(rows.map((s) => a[s * m + r]), a[r * m + r]));
@@ -106,5 +114,33 @@ Deno.test("Cholesky commit(mark) keeps later marks undoable and refuses earlier 
   const [fresh, direct] = bothSolves(chol, a, m, atSecond, y);
   for (let i = 0; i < fresh.length; i++) {
     assert.ok(Math.abs(fresh[i] - direct[i]) <= 1e-9 * (1 + Math.abs(direct[i])));
+  }
+}
+
+Deno.test("Cholesky with SIMD solves: equal to the plain loops and to a fresh factorisation, 1 to 61 rows", () => {
+  const rng = new Rng(9);
+  const m = 61; // past several 8-entry turns of the SIMD loops, and not a multiple of them
+  const a = spd(rng, m);
+  const y = Float64Array.from(rng.normals(m));
+  const [s, p] = [new Cholesky(m, true), new Cholesky(m, false)];
+  const rows: number[] = [];
+  for (let r = 0; r < m; r++) {
+    const k = rows.map((q) => a[q * m + r]);
+    assert.ok(s.append(k, a[r * m + r]) && p.append(k, a[r * m + r]));
+    rows.push(r);
+    const [inc, fresh] = bothSolves(s, a, m, rows, y);
+    const [plain] = bothSolves(p, a, m, rows, y);
+    for (let i = 0; i < rows.length; i++) {
+      assert.ok(Math.abs(inc[i] - fresh[i]) <= 1e-9 * (1 + Math.abs(fresh[i])), `t=${rows.length} vs fresh`);
+      assert.ok(Math.abs(inc[i] - plain[i]) <= 1e-12 * (1 + Math.abs(plain[i])), `t=${rows.length} vs plain`);
+    }
+  }
+  // A removal in the middle, then solves again.
+  s.remove(30);
+  p.remove(30);
+  rows.splice(30, 1);
+  const [inc, fresh] = bothSolves(s, a, m, rows, y);
+  for (let i = 0; i < rows.length; i++) {
+    assert.ok(Math.abs(inc[i] - fresh[i]) <= 1e-9 * (1 + Math.abs(fresh[i])));
   }
 });
