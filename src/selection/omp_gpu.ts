@@ -53,8 +53,8 @@ export interface OmpOptions {
    */
   denseF16?: boolean;
   /**
-   * Hybrid engine: the float64 half in WebAssembly SIMD over a copy of the rows (g, or e and h) in the
-   * module's memory (false: plain TypeScript loops) [true, where the copy fits 2 GiB].
+   * Hybrid engine: the float64 half — row algebra over a copy of the rows (g, or e and h) and the Cholesky
+   * factor — in WebAssembly SIMD (false: plain TypeScript loops) [true, where the copies fit 2 GiB].
    */
   simd?: boolean;
   signal?: AbortSignal;

@@ -136,7 +136,7 @@ export async function ompHybrid(
   };
   const stride = omp.collectStride(lists);
   const dev = setUp(gpu, problem, cpu, norms, opts.denseF16, lists);
-  const chol = new Cholesky(cap);
+  const chol = new Cholesky(cap, opts.simd ?? true);
   const masked = new Uint8Array(n);
   let st: State = { active: [], c: new Float64Array(0), slot: 0, r: Float64Array.from(b) };
   let pool: ArrayLike<number> = [];
