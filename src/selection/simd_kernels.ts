@@ -36,31 +36,23 @@ interface Exports {
 function dotBody(bStride: number, second: (c: Code, lanePair: number, off: number) => void): Code {
   // params: 0 a, 1 b, 2 n; locals: 3–6 accumulators (v128), 7 va (v128), 8 tail (f64)
   const c = new Code();
-  c.block().loop();
-  c.get(2).i32(8).i32LtS().brIf(1);
-  for (let h = 0; h < 2; h++) {
-    c.get(0).v128Load(16 * h).tee(7).f64x2PromoteLowF32x4();
-    second(c, 2 * h, 0);
-    c.f64x2Mul().get(3 + 2 * h).f64x2Add().set(3 + 2 * h);
-    c.get(7).get(7).highF32().f64x2PromoteLowF32x4();
-    second(c, 2 * h + 1, 0);
-    c.f64x2Mul().get(4 + 2 * h).f64x2Add().set(4 + 2 * h);
-  }
-  c.get(0).i32(32).i32Add().set(0);
-  c.get(1).i32(8 * bStride).i32Add().set(1);
-  c.get(2).i32(8).i32Sub().set(2);
-  c.br(0).end().end();
+  c.countedLoop(2, 8, [[0, 32], [1, 8 * bStride]], () => {
+    for (let h = 0; h < 2; h++) {
+      c.get(0).v128Load(16 * h).tee(7).f64x2PromoteLowF32x4();
+      second(c, 2 * h, 0);
+      c.f64x2Mul().get(3 + 2 * h).f64x2Add().set(3 + 2 * h);
+      c.get(7).get(7).highF32().f64x2PromoteLowF32x4();
+      second(c, 2 * h + 1, 0);
+      c.f64x2Mul().get(4 + 2 * h).f64x2Add().set(4 + 2 * h);
+    }
+  });
   // tail
-  c.block().loop();
-  c.get(2).i32(1).i32LtS().brIf(1);
-  c.get(0).f32Load().f64PromoteF32();
-  if (bStride === 8) c.get(1).f64Load();
-  else c.get(1).f32Load().f64PromoteF32();
-  c.f64Mul().get(8).f64Add().set(8);
-  c.get(0).i32(4).i32Add().set(0);
-  c.get(1).i32(bStride).i32Add().set(1);
-  c.get(2).i32(1).i32Sub().set(2);
-  c.br(0).end().end();
+  c.countedLoop(2, 1, [[0, 4], [1, bStride]], () => {
+    c.get(0).f32Load().f64PromoteF32();
+    if (bStride === 8) c.get(1).f64Load();
+    else c.get(1).f32Load().f64PromoteF32();
+    c.f64Mul().get(8).f64Add().set(8);
+  });
   // (acc0 + acc1) + (acc2 + acc3), lanes summed, plus the tail
   c.get(3).get(4).f64x2Add().get(5).get(6).f64x2Add().f64x2Add().tee(7);
   c.f64x2ExtractLane(0).get(7).f64x2ExtractLane(1).f64Add().get(8).f64Add();
@@ -93,23 +85,15 @@ function functions(): Func[] {
   // params: 0 a, 1 s, 2 y, 3 n; locals: 4 s splat (v128), 5 va (v128)
   const ax = new Code();
   ax.get(1).f64x2Splat().set(4);
-  ax.block().loop();
-  ax.get(3).i32(4).i32LtS().brIf(1);
-  ax.get(2).get(0).v128Load().tee(5).f64x2PromoteLowF32x4().get(4).f64x2Mul().get(2).v128Load().f64x2Add()
-    .v128Store();
-  ax.get(2).get(5).get(5).highF32().f64x2PromoteLowF32x4().get(4).f64x2Mul().get(2).v128Load(16).f64x2Add()
-    .v128Store(16);
-  ax.get(0).i32(16).i32Add().set(0);
-  ax.get(2).i32(32).i32Add().set(2);
-  ax.get(3).i32(4).i32Sub().set(3);
-  ax.br(0).end().end();
-  ax.block().loop();
-  ax.get(3).i32(1).i32LtS().brIf(1);
-  ax.get(2).get(0).f32Load().f64PromoteF32().get(1).f64Mul().get(2).f64Load().f64Add().f64Store();
-  ax.get(0).i32(4).i32Add().set(0);
-  ax.get(2).i32(8).i32Add().set(2);
-  ax.get(3).i32(1).i32Sub().set(3);
-  ax.br(0).end().end();
+  ax.countedLoop(3, 4, [[0, 16], [2, 32]], () => {
+    ax.get(2).get(0).v128Load().tee(5).f64x2PromoteLowF32x4().get(4).f64x2Mul().get(2).v128Load().f64x2Add()
+      .v128Store();
+    ax.get(2).get(5).get(5).highF32().f64x2PromoteLowF32x4().get(4).f64x2Mul().get(2).v128Load(16).f64x2Add()
+      .v128Store(16);
+  });
+  ax.countedLoop(3, 1, [[0, 4], [2, 8]], () => {
+    ax.get(2).get(0).f32Load().f64PromoteF32().get(1).f64Mul().get(2).f64Load().f64Add().f64Store();
+  });
   const axpyFD: Func = {
     name: "axpyFD",
     params: [T.i32, T.f64, T.i32, T.i32],
@@ -119,22 +103,14 @@ function functions(): Func[] {
   };
   // params: 0 a, 1 b, 2 n; locals: 3–6 accumulators (v128), 7 tail (f32)
   const df = new Code();
-  df.block().loop();
-  df.get(2).i32(16).i32LtS().brIf(1);
-  for (let u = 0; u < 4; u++) {
-    df.get(0).v128Load(16 * u).get(1).v128Load(16 * u).f32x4Mul().get(3 + u).f32x4Add().set(3 + u);
-  }
-  df.get(0).i32(64).i32Add().set(0);
-  df.get(1).i32(64).i32Add().set(1);
-  df.get(2).i32(16).i32Sub().set(2);
-  df.br(0).end().end();
-  df.block().loop();
-  df.get(2).i32(1).i32LtS().brIf(1);
-  df.get(0).f32Load().get(1).f32Load().f32Mul().get(7).f32Add().set(7);
-  df.get(0).i32(4).i32Add().set(0);
-  df.get(1).i32(4).i32Add().set(1);
-  df.get(2).i32(1).i32Sub().set(2);
-  df.br(0).end().end();
+  df.countedLoop(2, 16, [[0, 64], [1, 64]], () => {
+    for (let u = 0; u < 4; u++) {
+      df.get(0).v128Load(16 * u).get(1).v128Load(16 * u).f32x4Mul().get(3 + u).f32x4Add().set(3 + u);
+    }
+  });
+  df.countedLoop(2, 1, [[0, 4], [1, 4]], () => {
+    df.get(0).f32Load().get(1).f32Load().f32Mul().get(7).f32Add().set(7);
+  });
   df.get(3).get(4).f32x4Add().get(5).get(6).f32x4Add().f32x4Add().set(3);
   for (let l = 0; l < 4; l++) df.get(3).f32x4ExtractLane(l).f64PromoteF32();
   df.f64Add().f64Add().f64Add().get(7).f64PromoteF32().f64Add();
@@ -147,25 +123,17 @@ function functions(): Func[] {
   };
   // params: 0 a, 1 c, 2 n; locals: 3–6 accumulators (v128), 7 va (v128), 8 tail (f64), 9 zero (v128)
   const gn = new Code();
-  gn.block().loop();
-  gn.get(2).i32(8).i32LtS().brIf(1);
-  for (let h = 0; h < 2; h++) {
-    gn.get(9).get(0).v128Load(16 * h).tee(7).f64x2PromoteLowF32x4().get(1).v128Load(32 * h).f64x2Sub();
-    gn.f64x2Pmax().get(3 + 2 * h).f64x2Add().set(3 + 2 * h);
-    gn.get(9).get(7).get(7).highF32().f64x2PromoteLowF32x4().get(1).v128Load(32 * h + 16).f64x2Sub();
-    gn.f64x2Pmax().get(4 + 2 * h).f64x2Add().set(4 + 2 * h);
-  }
-  gn.get(0).i32(32).i32Add().set(0);
-  gn.get(1).i32(64).i32Add().set(1);
-  gn.get(2).i32(8).i32Sub().set(2);
-  gn.br(0).end().end();
-  gn.block().loop();
-  gn.get(2).i32(1).i32LtS().brIf(1);
-  gn.f64(0).get(0).f32Load().f64PromoteF32().get(1).f64Load().f64Sub().f64Max().get(8).f64Add().set(8);
-  gn.get(0).i32(4).i32Add().set(0);
-  gn.get(1).i32(8).i32Add().set(1);
-  gn.get(2).i32(1).i32Sub().set(2);
-  gn.br(0).end().end();
+  gn.countedLoop(2, 8, [[0, 32], [1, 64]], () => {
+    for (let h = 0; h < 2; h++) {
+      gn.get(9).get(0).v128Load(16 * h).tee(7).f64x2PromoteLowF32x4().get(1).v128Load(32 * h).f64x2Sub();
+      gn.f64x2Pmax().get(3 + 2 * h).f64x2Add().set(3 + 2 * h);
+      gn.get(9).get(7).get(7).highF32().f64x2PromoteLowF32x4().get(1).v128Load(32 * h + 16).f64x2Sub();
+      gn.f64x2Pmax().get(4 + 2 * h).f64x2Add().set(4 + 2 * h);
+    }
+  });
+  gn.countedLoop(2, 1, [[0, 4], [1, 8]], () => {
+    gn.f64(0).get(0).f32Load().f64PromoteF32().get(1).f64Load().f64Sub().f64Max().get(8).f64Add().set(8);
+  });
   gn.get(3).get(4).f64x2Add().get(5).get(6).f64x2Add().f64x2Add().tee(7);
   gn.f64x2ExtractLane(0).get(7).f64x2ExtractLane(1).f64Add().get(8).f64Add();
   const gainFD: Func = {
@@ -177,22 +145,14 @@ function functions(): Func[] {
   };
   // params: 0 a, 1 b, 2 n; locals: 3–6 accumulators (v128), 7 tail (f64)
   const dd = new Code();
-  dd.block().loop();
-  dd.get(2).i32(8).i32LtS().brIf(1);
-  for (let u = 0; u < 4; u++) {
-    dd.get(0).v128Load(16 * u).get(1).v128Load(16 * u).f64x2Mul().get(3 + u).f64x2Add().set(3 + u);
-  }
-  dd.get(0).i32(64).i32Add().set(0);
-  dd.get(1).i32(64).i32Add().set(1);
-  dd.get(2).i32(8).i32Sub().set(2);
-  dd.br(0).end().end();
-  dd.block().loop();
-  dd.get(2).i32(1).i32LtS().brIf(1);
-  dd.get(0).f64Load().get(1).f64Load().f64Mul().get(7).f64Add().set(7);
-  dd.get(0).i32(8).i32Add().set(0);
-  dd.get(1).i32(8).i32Add().set(1);
-  dd.get(2).i32(1).i32Sub().set(2);
-  dd.br(0).end().end();
+  dd.countedLoop(2, 8, [[0, 64], [1, 64]], () => {
+    for (let u = 0; u < 4; u++) {
+      dd.get(0).v128Load(16 * u).get(1).v128Load(16 * u).f64x2Mul().get(3 + u).f64x2Add().set(3 + u);
+    }
+  });
+  dd.countedLoop(2, 1, [[0, 8], [1, 8]], () => {
+    dd.get(0).f64Load().get(1).f64Load().f64Mul().get(7).f64Add().set(7);
+  });
   dd.get(3).get(4).f64x2Add().get(5).get(6).f64x2Add().f64x2Add().set(3);
   dd.get(3).f64x2ExtractLane(0).get(3).f64x2ExtractLane(1).f64Add().get(7).f64Add();
   const dotDD: Func = {
@@ -205,20 +165,12 @@ function functions(): Func[] {
   // params: 0 a, 1 s, 2 y, 3 n; locals: 4 s splat (v128)
   const ad = new Code();
   ad.get(1).f64x2Splat().set(4);
-  ad.block().loop();
-  ad.get(3).i32(2).i32LtS().brIf(1);
-  ad.get(2).get(0).v128Load().get(4).f64x2Mul().get(2).v128Load().f64x2Add().v128Store();
-  ad.get(0).i32(16).i32Add().set(0);
-  ad.get(2).i32(16).i32Add().set(2);
-  ad.get(3).i32(2).i32Sub().set(3);
-  ad.br(0).end().end();
-  ad.block().loop();
-  ad.get(3).i32(1).i32LtS().brIf(1);
-  ad.get(2).get(0).f64Load().get(1).f64Mul().get(2).f64Load().f64Add().f64Store();
-  ad.get(0).i32(8).i32Add().set(0);
-  ad.get(2).i32(8).i32Add().set(2);
-  ad.get(3).i32(1).i32Sub().set(3);
-  ad.br(0).end().end();
+  ad.countedLoop(3, 2, [[0, 16], [2, 16]], () => {
+    ad.get(2).get(0).v128Load().get(4).f64x2Mul().get(2).v128Load().f64x2Add().v128Store();
+  });
+  ad.countedLoop(3, 1, [[0, 8], [2, 8]], () => {
+    ad.get(2).get(0).f64Load().get(1).f64Mul().get(2).f64Load().f64Add().f64Store();
+  });
   const axpyDD: Func = {
     name: "axpyDD",
     params: [T.i32, T.f64, T.i32, T.i32],

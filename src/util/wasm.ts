@@ -132,6 +132,18 @@ export class Code {
   brIf(depth: number) {
     return this.op(0x0d, ...uleb(depth));
   }
+  /**
+   * `while (n ≥ step) { body; each pointer += its bytes; n −= step }` over locals: `n` the count left,
+   * `ptrs` pairs of (local, bytes per turn).
+   */
+  countedLoop(n: number, step: number, ptrs: readonly [local: number, bytes: number][], body: () => void) {
+    this.block().loop();
+    this.get(n).i32(step).i32LtS().brIf(1);
+    body();
+    for (const [p, bytes] of ptrs) this.get(p).i32(bytes).i32Add().set(p);
+    this.get(n).i32(step).i32Sub().set(n);
+    return this.br(0).end().end();
+  }
   v128Load(offset = 0) {
     return this.simd(0x00, 4, ...uleb(offset));
   }
