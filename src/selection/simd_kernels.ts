@@ -30,19 +30,19 @@ interface Exports {
 
 /**
  * The four-accumulator loop shared by the dots: 8 entries per turn, a's f32 lanes promoted to f64 pairs,
- * then a scalar tail. `second(c, off)` pushes the f64x2 of the other operand for a's entries off/8 ..
- * (its pointer is local 1).
+ * then a scalar tail. `second(c, pair)` pushes the f64x2 of the other operand for a's entries 2·pair and
+ * 2·pair + 1 of the turn (its pointer is local 1).
  */
-function dotBody(bStride: number, second: (c: Code, lanePair: number, off: number) => void): Code {
+function dotBody(bStride: number, second: (c: Code, pair: number) => void): Code {
   // params: 0 a, 1 b, 2 n; locals: 3–6 accumulators (v128), 7 va (v128), 8 tail (f64)
   const c = new Code();
   c.countedLoop(2, 8, [[0, 32], [1, 8 * bStride]], () => {
     for (let h = 0; h < 2; h++) {
       c.get(0).v128Load(16 * h).tee(7).f64x2PromoteLowF32x4();
-      second(c, 2 * h, 0);
+      second(c, 2 * h);
       c.f64x2Mul().get(3 + 2 * h).f64x2Add().set(3 + 2 * h);
       c.get(7).get(7).highF32().f64x2PromoteLowF32x4();
-      second(c, 2 * h + 1, 0);
+      second(c, 2 * h + 1);
       c.f64x2Mul().get(4 + 2 * h).f64x2Add().set(4 + 2 * h);
     }
   });
