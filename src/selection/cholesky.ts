@@ -11,7 +11,7 @@
  * only those older than `mark` (marks are positions in the whole record stream, so later marks stay
  * valid).
  */
-import { Arena, SIMD_MAX_BYTES, simdAvailable } from "./simd_kernels.ts";
+import { type Arena, arenaWith } from "./simd_kernels.ts";
 
 export class Cholesky {
   /** (cap, cap) row-major; rows/columns ≥ size are garbage. */
@@ -35,14 +35,13 @@ export class Cholesky {
 
   constructor(cap: number, simd = true) {
     this.cap = cap;
-    if (simd && 8 * cap * (cap + 1) <= SIMD_MAX_BYTES && simdAvailable()) {
-      const a = new Arena();
-      this.#lp = a.alloc(8 * cap * cap);
-      this.#zp = a.alloc(8 * cap);
-      // No allocation after these: the views stay valid.
-      this.#l = new Float64Array(a.fn.memory.buffer, this.#lp, cap * cap);
-      this.#z = new Float64Array(a.fn.memory.buffer, this.#zp, cap);
-      this.#fn = a.fn;
+    const got = simd ? arenaWith([8 * cap * cap, 8 * cap]) : null;
+    if (got) {
+      const fn = got.arena.fn;
+      [this.#lp, this.#zp] = got.at;
+      this.#l = new Float64Array(fn.memory.buffer, this.#lp, cap * cap);
+      this.#z = new Float64Array(fn.memory.buffer, this.#zp, cap);
+      this.#fn = fn;
     } else {
       this.#l = new Float64Array(cap * cap);
       this.#z = new Float64Array(cap);

@@ -27,7 +27,7 @@ import { Step } from "../gpu/step.ts";
 import { empty, type Tensor } from "../gpu/tensor.ts";
 import { gatherRows } from "../gpu/ops/gather_rows.ts";
 import { encodePairwise, type PairwiseOptions } from "../gpu/ops/pairwise.ts";
-import { Arena, SIMD_MAX_BYTES, simdAvailable } from "./simd_kernels.ts";
+import { arenaWith } from "./simd_kernels.ts";
 
 /** Options of `maximizeFacilityLocation`. */
 export interface FacilityLocationOptions {
@@ -97,23 +97,22 @@ interface Gains {
 }
 
 function gainsOf(sim: Similarity, n: number, symmetric: boolean): Gains {
-  if (sim instanceof Float32Array && sim.length === n * n && n > 0 && 4 * n * n <= SIMD_MAX_BYTES) {
-    if (simdAvailable()) {
-      const a = new Arena();
-      const mp = a.alloc(4 * n * n);
-      const cp = a.alloc(8 * n);
-      // No allocation after this point: the views below stay valid.
-      const m = a.f32;
-      const m0 = mp / 4;
-      if (symmetric) m.set(sim, m0);
-      else for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) m[m0 + j * n + i] = sim[i * n + j];
-      const cur = new Float64Array(a.fn.memory.buffer, cp, n);
-      return {
-        cur,
-        gain: (j) => a.fn.gainFD(mp + 4 * j * n, cp, n),
-        column: (j) => m.subarray(m0 + j * n, m0 + (j + 1) * n),
-      };
-    }
+  const got = sim instanceof Float32Array && sim.length === n * n && n > 0
+    ? arenaWith([4 * n * n, 8 * n])
+    : null;
+  if (got && sim instanceof Float32Array) {
+    const a = got.arena;
+    const [mp, cp] = got.at;
+    const m = a.f32;
+    const m0 = mp / 4;
+    if (symmetric) m.set(sim, m0);
+    else for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) m[m0 + j * n + i] = sim[i * n + j];
+    const cur = new Float64Array(a.fn.memory.buffer, cp, n);
+    return {
+      cur,
+      gain: (j) => a.fn.gainFD(mp + 4 * j * n, cp, n),
+      column: (j) => m.subarray(m0 + j * n, m0 + (j + 1) * n),
+    };
   }
   const column = columnsOf(sim, n, symmetric);
   const cur = new Float64Array(n);

@@ -11,7 +11,7 @@
  * `rowAlgebra` takes a SIMD one when the copy fits the module's memory.
  */
 import { addRow, type CpuFeatures, featureDim, gramEntry, rowDot } from "./features.ts";
-import { Arena, SIMD_MAX_BYTES, simdAvailable } from "./simd_kernels.ts";
+import { arenaWith } from "./simd_kernels.ts";
 
 /** A pick as the algebra sees it: its row of the problem and its slot in the picks' store. */
 export interface Pick {
@@ -49,28 +49,18 @@ export interface RowAlgebra {
 
 /** The SIMD algebra when it can be had (`simd` false: never), else the plain one. */
 export function rowAlgebra(cpu: CpuFeatures, cap: number, simd = true): RowAlgebra {
-  const bytes = cpu.kind === "dense" ? (cpu.n + cap) * cpu.d * 4 : cpu.n * (cpu.c + cpu.dh) * 4;
-  if (simd && bytes <= SIMD_MAX_BYTES && simdAvailable()) {
-    try {
-      return cpu.kind === "dense" ? simdAlgebra(cpu, cap) : simdFactoredAlgebra(cpu);
-    } catch (e) {
-      if (!(e instanceof RangeError)) throw e; // the memory could not grow: plain loops
-    }
-  }
-  return plainAlgebra(cpu, cap);
+  const fast = !simd ? null : cpu.kind === "dense" ? simdAlgebra(cpu, cap) : simdFactoredAlgebra(cpu);
+  return fast ?? plainAlgebra(cpu, cap);
 }
 
-/** WebAssembly SIMD over dense rows (G copied into the module's memory once). */
-export function simdAlgebra(cpu: CpuFeatures & { kind: "dense" }, cap: number): RowAlgebra {
+/** WebAssembly SIMD over dense rows (G copied into the module's memory once); null where it cannot be had. */
+export function simdAlgebra(cpu: CpuFeatures & { kind: "dense" }, cap: number): RowAlgebra | null {
   const { n, d } = cpu;
-  const a = new Arena();
   const rb = 4 * d;
-  const gp = a.alloc(n * rb);
-  const sp = a.alloc(cap * rb);
-  const bp = a.alloc(8 * d);
-  const rp = a.alloc(8 * d);
-  const yp = a.alloc(8 * d);
-  const r32 = a.alloc(4 * d);
+  const got = arenaWith([n * rb, cap * rb, 8 * d, 8 * d, 8 * d, 4 * d]);
+  if (!got) return null;
+  const a = got.arena;
+  const [gp, sp, bp, rp, yp, r32] = got.at;
   a.f32.set(cpu.g, gp / 4);
   const f = a.fn;
   // b = Σ gᵢ (the memory starts zeroed)
@@ -106,14 +96,13 @@ export function simdAlgebra(cpu: CpuFeatures & { kind: "dense" }, cap: number): 
  * ⟨gᵢ, v⟩ = Σₐ eᵢₐ (⟨hᵢ, v_a⟩ + v_bias,a) takes C SIMD dots of length D; the residual C axpys of length D
  * per pick. Gram entries (C + D products) stay plain loops.
  */
-export function simdFactoredAlgebra(cpu: CpuFeatures & { kind: "factored" }): RowAlgebra {
+export function simdFactoredAlgebra(cpu: CpuFeatures & { kind: "factored" }): RowAlgebra | null {
   const { n, c, dh, bias } = cpu;
   const d = featureDim(cpu);
-  const a = new Arena();
-  const hp = a.alloc(4 * n * dh);
-  const bp = a.alloc(8 * d);
-  const rp = a.alloc(8 * d);
-  const yp = a.alloc(8 * d);
+  const got = arenaWith([4 * n * dh, 8 * d, 8 * d, 8 * d]);
+  if (!got) return null;
+  const a = got.arena;
+  const [hp, bp, rp, yp] = got.at;
   a.f32.set(cpu.h, hp / 4);
   const f = a.fn;
   const e = cpu.e;

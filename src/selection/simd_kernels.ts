@@ -181,8 +181,8 @@ function functions(): Func[] {
   return [dotFD, dotFF, axpyFD, dotF32, gainFD, dotDD, axpyDD];
 }
 
-/** Largest copy its callers put in the module's memory (above it they use plain loops). */
-export const SIMD_MAX_BYTES = 2 ** 31;
+/** Largest arena `arenaWith` hands out (its callers use plain loops above it). */
+const SIMD_MAX_BYTES = 2 ** 31;
 
 let compiled: WebAssembly.Module | null = null;
 
@@ -232,5 +232,22 @@ export class Arena {
   get f64(): Float64Array {
     if (this.f64View.buffer !== this.fn.memory.buffer) this.f64View = new Float64Array(this.fn.memory.buffer);
     return this.f64View;
+  }
+}
+
+/**
+ * A fresh arena holding regions of the given sizes, with their byte offsets — or null, for the caller's
+ * plain loops, where SIMD is unavailable, the regions exceed 2 GiB, or the memory cannot grow that far.
+ * Nothing else is allocated in it, so views made over its memory stay valid.
+ */
+export function arenaWith(bytes: readonly number[]): { arena: Arena; at: number[] } | null {
+  const total = bytes.reduce((sum, b) => sum + Math.ceil(b / 16) * 16, 16);
+  if (total > SIMD_MAX_BYTES || !simdAvailable()) return null;
+  try {
+    const arena = new Arena();
+    return { arena, at: bytes.map((b) => arena.alloc(b)) };
+  } catch (e) {
+    if (e instanceof RangeError) return null; // WebAssembly.Memory.grow failed
+    throw e;
   }
 }

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { Arena } from "../../src/selection/simd_kernels.ts";
+import { Arena, arenaWith } from "../../src/selection/simd_kernels.ts";
 import { plainAlgebra, rowAlgebra, simdAlgebra } from "../../src/selection/row_algebra.ts";
 import { Rng } from "../../src/util/rng.ts";
 
@@ -93,7 +93,7 @@ Deno.test("row algebra: the SIMD and plain implementations agree on a dense prob
   const [n, d, cap] = [57, 37, 9]; // d not a multiple of 4 or 8
   const g = rng.normals(n * d);
   const cpu = { kind: "dense" as const, g, n, d };
-  const [s, p] = [simdAlgebra(cpu, cap), plainAlgebra(cpu, cap)];
+  const [s, p] = [simdAlgebra(cpu, cap)!, plainAlgebra(cpu, cap)];
   assert.equal(rowAlgebra(cpu, cap).kind, "simd");
   assert.equal(rowAlgebra(cpu, cap, false).kind, "plain");
   const close = (what: string, x: number, y: number) =>
@@ -152,4 +152,14 @@ Deno.test("row algebra: the SIMD and plain implementations agree on factored row
     const [sr, pr] = [s.residual(picks, [1.5, -0.5, 0.25]), p.residual(picks, [1.5, -0.5, 0.25])];
     for (let k = 0; k < d; k++) close(`residual[${k}]`, sr[k], pr[k]);
   }
+});
+
+Deno.test("arenaWith: regions at 16-byte offsets, or null past 2 GiB (the callers' plain loops)", () => {
+  const got = arenaWith([100, 8, 0, 4096]);
+  assert.ok(got);
+  assert.ok(got.at.every((o) => o % 16 === 0));
+  assert.deepEqual(got.at, [...got.at].sort((a, b) => a - b));
+  assert.ok(got.at[1] >= got.at[0] + 100 && got.at[3] >= got.at[2]);
+  assert.ok(got.arena.fn.memory.buffer.byteLength >= got.at[3] + 4096);
+  assert.equal(arenaWith([2 ** 30, 2 ** 30]), null);
 });
