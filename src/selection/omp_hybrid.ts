@@ -162,7 +162,7 @@ export async function ompHybrid(
    * pick; the window was already masked for its own pass, by the kernel), or by the algebra's guess scores
    * over the pool's unmasked rows (a guess).
    */
-  const best = (rows: ArrayLike<number>, r: Float64Array, exact: boolean): { row: number; value: number } => {
+  const best = (rows: ArrayLike<number>, r: Float64Array, exact: boolean): number => {
     let row = -1;
     let value = 0;
     if (exact) alg.bind(r);
@@ -173,7 +173,7 @@ export async function ompHybrid(
       const v = exact ? alg.score(i) : alg.guessScore(i);
       if (v > value || (v === value && row >= 0 && i < row)) [row, value] = [i, v];
     }
-    return { row, value };
+    return row;
   };
 
   /** The pick of the pass recorded at word `at` that saw residual r: float64 over its window. */
@@ -183,7 +183,7 @@ export async function ompHybrid(
       stats.uncertified++;
       return words[at] === NONE ? -1 : words[at];
     }
-    return best(words.subarray(at + 4, at + 4 + count), r, true).row;
+    return best(words.subarray(at + 4, at + 4 + count), r, true);
   };
 
   const done = (s: State) => s.active.length >= k || s.slot >= cap;
@@ -199,7 +199,7 @@ export async function ompHybrid(
     let s = from;
     for (let q = 0; q < size; q++) {
       record?.(q, s);
-      const j = best(pool, s.r, false).row;
+      const j = best(pool, s.r, false);
       if (j < 0) {
         passes.push({ state: s, guess: -1, mark: -1 });
         break;
@@ -221,14 +221,17 @@ export async function ompHybrid(
     return { ...d, words };
   };
 
+  /** Records correlation pass q of the batch begun, on state s's residual. */
+  const recordPass = (q: number, s: State) => {
+    dev.pass(q, s, scale);
+    stats.passes++;
+  };
+
   /** Records and submits a batch of up to `size` passes from state `from`, guessing between them. */
   const build = (from: State, size: number): Batch => {
     const t0 = performance.now();
     dev.begin();
-    const d = chain(from, size, (q, s) => {
-      dev.pass(q, s, scale);
-      stats.passes++;
-    });
+    const d = chain(from, size, recordPass);
     const b = send(d);
     msPerPass = (performance.now() - t0) / d.passes.length;
     return b;
@@ -249,7 +252,7 @@ export async function ompHybrid(
     let q = 0;
     for (; q < d.passes.length; q++) {
       const p = d.passes[q];
-      if (p.guess < 0 || best(pool, p.state.r, false).row !== p.guess) break;
+      if (p.guess < 0 || best(pool, p.state.r, false) !== p.guess) break;
       masked[p.guess] = 1;
     }
     if (q === d.passes.length) {
@@ -266,8 +269,7 @@ export async function ompHybrid(
   const submit = (d: Draft): Batch => {
     dev.begin();
     d.passes.forEach((p, q) => {
-      dev.pass(q, p.state, scale);
-      stats.passes++;
+      recordPass(q, p.state);
       if (p.guess >= 0) dev.maskInStream(p.guess);
     });
     return send(d);
