@@ -186,22 +186,19 @@ async function ompCli(gpu: Gpu): Promise<string> {
   if (out.code !== 0) throw new Error(new TextDecoder().decode(out.stderr));
   const s = JSON.parse(await Deno.readTextFile(`${dir}/s.json`));
   await Deno.remove(dir, { recursive: true });
-  // The same problem in this process: the CLI's engine (on CPU adapters with shader-f16 the batched f16
-  // device, elsewhere the f32 device with speculative batches; float64 half in SIMD), the same with the
-  // float64 half in plain TypeScript loops (the previous algorithm), and the other device.
+  // The same problem in this process: the CLI's engine (on CPU adapters the batched f16 device, elsewhere
+  // the f32 device with speculative batches; float64 half in SIMD), the same with the float64 half in
+  // plain TypeScript loops (the previous algorithm), and the other device.
   const engines: (string | number)[][] = [];
   const gt = tensor(gpu, g, [n, d], "bench.g");
   const cpu = await readFeatures({ kind: "dense", g: gt });
-  const hasF16 = gpu.features.has("shader-f16");
-  const cliF16 = hasF16 && gpu.onCpu;
+  const cliF16 = gpu.onCpu;
   const dev = (f16: boolean) => (f16 ? "f16 device (batched)" : "f32 device (speculates)");
   const variants: [string, { denseF16: boolean; simd: boolean }][] = [
     [`hybrid in-process, ${dev(cliF16)}, SIMD float64`, { denseF16: cliF16, simd: true }],
     [`hybrid in-process, ${dev(cliF16)}, plain-TS float64`, { denseF16: cliF16, simd: false }],
+    [`hybrid in-process, ${dev(!cliF16)}, SIMD float64`, { denseF16: !cliF16, simd: true }],
   ];
-  if (hasF16) {
-    variants.push([`hybrid in-process, ${dev(!cliF16)}, SIMD float64`, { denseF16: !cliF16, simd: true }]);
-  }
   for (const [what, o] of variants) {
     const t1 = performance.now();
     const r = await ompHybrid(gpu, { kind: "dense", g: gt }, cpu, { k, ...o });

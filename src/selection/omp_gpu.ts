@@ -49,7 +49,7 @@ export interface OmpOptions {
   spareSlots?: number;
   /**
    * Hybrid engine, dense problems: read an f16 copy of g in the correlation pass (picks are re-checked in
-   * float64 either way) [on CPU adapters from 2²⁰ entries on, where the adapter has shader-f16].
+   * float64 either way) [on CPU adapters from 2²⁰ entries on].
    */
   denseF16?: boolean;
   /**

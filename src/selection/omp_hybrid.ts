@@ -79,6 +79,8 @@ const DRAFT_SIZE = 4;
 /** f32 unit roundoff, and the safety factor on the rounding bounds. */
 const U = 2 ** -24;
 const SAFE = 1.05;
+/** The smallest normal f16: the f16 copy of g flushes what lies below it to zero. */
+const F16_MIN_NORMAL = 2 ** -14;
 
 interface Atom {
   row: number;
@@ -378,13 +380,13 @@ export async function ompHybrid(
 /**
  * Whether a dense problem's pass reads an f16 copy of g (the batched device): when asked, or by default on
  * CPU adapters from 2²⁰ entries on (where the pass is bound by memory and a batch's residuals share its
- * reads) — both only if the adapter has shader-f16, g is not all zero and every entry is finite (checked by
+ * reads) — both only if g is not all zero and every entry is finite (checked by
  * the caller's readFeatures). On GPUs the default is the f32 device, whose speculative batches hide the
  * read-back waits: n = 10,000, d = 1,024 on an H200 took 3.63 s there against 4.94 s batched in f16.
  * Returns g's largest |entry| (the copy's scale) when it does, 0 when it does not.
  */
 function f16Max(gpu: Gpu, cpu: { n: number; d: number; g: Float32Array }, f16: boolean | undefined): number {
-  if (!gpu.features.has("shader-f16") || !(f16 ?? (gpu.onCpu && cpu.n * cpu.d >= 2 ** 20))) return 0;
+  if (!(f16 ?? (gpu.onCpu && cpu.n * cpu.d >= 2 ** 20))) return 0;
   return maxAbs(cpu.g);
 }
 
@@ -583,30 +585,33 @@ function batchedF16(
   const { out, zeros, corr, mask, normsT, owned, lists } = shared;
   const stride = omp.collectStride(lists);
   const own = <T extends Tensor<"u32" | "f32">>(t: T) => (owned.push(t), t);
-  const q = Math.ceil(d / 4);
+  const q = Math.ceil(d / 8); // groups of 8 features: one vec4<u32> of halves in g16, two vec4s in x
   const np = omp.rowdotF16BatchRows(n);
   // f16 copy of g, transposed, prescaled by a power of two so that its largest entry (big) sits just under
-  // 2¹⁴.
+  // 2¹⁴, with subnormals flushed to zero (how an adapter treats them then does not matter).
   const scaleG = 2 ** (13 - Math.floor(Math.log2(big)));
-  const h16 = new Float16Array(q * np * 4);
+  const h16 = new Float16Array(q * np * 8);
   for (let i = 0; i < n; i++) {
-    for (let c = 0; c < d; c++) h16[((c >> 2) * np + i) * 4 + (c & 3)] = cpu.g[i * d + c] * scaleG;
+    for (let c = 0; c < d; c++) {
+      const h = Math.f16round(cpu.g[i * d + c] * scaleG);
+      h16[((c >> 3) * np + i) * 8 + (c & 7)] = Math.abs(h) < F16_MIN_NORMAL ? 0 : h;
+    }
   }
   const g16 = own(tensor(gpu, new Uint32Array(h16.buffer), [h16.length / 2], "omp.g16"));
-  // The pass sees s·g̃, so its bound is per unit of s‖gᵢ‖·‖r‖: f16 storage (2⁻¹¹ relative, plus a
-  // subnormal floor of 2⁻²⁵ per entry — at most 2⁻²⁵·√d·‖r‖, folded into the norms as 2⁻¹⁴·√d) and the
-  // f32 sum of d products.
+  // The pass sees s·g̃, so its bound is per unit of s‖gᵢ‖·‖r‖: f16 storage (2⁻¹¹ relative, and below
+  // 2⁻¹⁴ the flush: at most 2⁻¹⁴·√d·‖r‖, folded into the norms as 2⁻³·√d since gamma > 2⁻¹¹) and the f32
+  // sum of d products.
   const gamma = SAFE * (2 ** -11 + (d + 4) * U);
-  normsT.write(Float32Array.from(norms, (x) => (x * scaleG + 2 ** -14 * Math.sqrt(d)) * (1 + 2 * U)));
+  normsT.write(Float32Array.from(norms, (x) => (x * scaleG + 2 ** -3 * Math.sqrt(d)) * (1 + 2 * U)));
   const colsCap = 8 * Math.ceil(MAX_AHEAD / 8); // x holds whole slices of 8 residuals
-  const x = own(tensor(gpu, new Float32Array(colsCap * 4 * q), [colsCap * 4 * q], "omp.r.batch"));
+  const x = own(tensor(gpu, new Float32Array(colsCap * 8 * q), [colsCap * 8 * q], "omp.r.batch"));
   const all = own(tensor(gpu, new Float32Array(MAX_AHEAD * np), [MAX_AHEAD * np], "omp.corr.batch"));
   const lvl = own(tensor(gpu, new Uint32Array(n), [n], "omp.lvl"));
   const lanes = omp.rowdotF16BatchLanes(n);
   const partials = own(
     tensor(gpu, new Uint32Array(MAX_AHEAD * lanes * 2), [MAX_AHEAD * lanes * 2], "omp.best"),
   );
-  const stage = new Float32Array(colsCap * 4 * q);
+  const stage = new Float32Array(colsCap * 8 * q);
   const slacks: number[] = [];
   /** Level writes waiting for the next batch, and the rows this batch's guesses masked. */
   const levels = new Map<number, number>();
@@ -622,8 +627,8 @@ function batchedF16(
       guessed = [];
     },
     pass(qi, s, sc) {
-      stage.fill(0, qi * 4 * q, (qi + 1) * 4 * q);
-      for (let c = 0; c < d; c++) stage[qi * 4 * q + c] = s.r[c];
+      stage.fill(0, qi * 8 * q, (qi + 1) * 8 * q);
+      for (let c = 0; c < d; c++) stage[qi * 8 * q + c] = s.r[c];
       slacks[qi] = gamma * norm(s.r);
       scale = sc;
     },
@@ -641,7 +646,7 @@ function batchedF16(
       }
       levels.clear();
       gpu.device.queue.writeBuffer(out.buffer, 0, zeros);
-      gpu.device.queue.writeBuffer(x.buffer, 0, stage, 0, 4 * q * cols);
+      gpu.device.queue.writeBuffer(x.buffer, 0, stage, 0, 8 * q * cols);
       omp.encodeRowdotF16Batch(step, { n, q, cols }, { g16, x, lvl, corr: all, best: partials });
       // Every column's winner from the batch kernel's per-lane partials, into its record.
       omp.encodeBatchArgmax(step, { n, cols, stride }, { best: partials, out });

@@ -240,7 +240,6 @@ Deno.test("hybrid Batch-OMP runs ahead of the GPU (fewer read-backs than iterati
     ["misses, f16", problem(16, 3000, 33), 3000, 33, 60, 0.5, true, true],
   ];
   for (const [what, gv, n, d, k, lambda, denseF16, simd] of cases) {
-    if (denseF16 && !gpu.features.has("shader-f16")) continue;
     const ref = ompReference(gv, n, d, { k, lambda });
     if (what === "drops") assert.ok(ref.iterations > ref.indices.length, "the problem must exercise a drop");
     const g = tensor(gpu, gv, [n, d]);
@@ -303,7 +302,6 @@ Deno.test("hybrid Batch-OMP stops on abort with a batch in flight, and the devic
   const cpu = { kind: "dense" as const, g: gv, n, d };
   try {
     for (const denseF16 of [false, true]) {
-      if (denseF16 && !gpu.features.has("shader-f16")) continue;
       const ctl = new AbortController();
       let seen = 0;
       // Aborted from the progress report: the next loop turn throws while the following batch (and, for the

@@ -26,6 +26,7 @@ import type { KernelSpec } from "../pipelines.ts";
 import { ceilDiv, type Step } from "../step.ts";
 import type { Tensor } from "../tensor.ts";
 import { packParams, type ParamsLayout } from "../uniforms.ts";
+import { unroll } from "../unroll.ts";
 import { grid1d } from "./common.ts";
 
 type K = "uniform" | "read" | "write";
@@ -300,15 +301,22 @@ export function encodeFactoredCorr(
   step.dispatch(OMP_FACTORED_CORR, {}, params, [e, ht, rt, corr], groups);
 }
 
+/** Rows per lane of omp_rowdot_f16_batch (RB), and per workgroup of 8 lanes (RB·WG). */
+const ROWDOT_F16_BATCH_RB = 8;
+const ROWDOT_F16_BATCH_ROWS = 8 * ROWDOT_F16_BATCH_RB;
+
 /**
  * omp_rowdot_f16_batch (hybrid engine, dense): the correlations of every row with a batch of residuals.
- * Needs shader-f16; its own Params, as omp_collect. g is padded to `rowdotF16BatchRows(n)` rows (the
- * shader's RB·WG rows per workgroup); x holds a multiple of 8 residuals. Two variants: 8 residual columns
- * per z-slice, and 4 for a batch's last ≤ 4 columns (a slice's columns cost the same used or not).
+ * Its own Params, as omp_collect. g is padded to `rowdotF16BatchRows(n)` rows (the shader's RB·WG rows
+ * per workgroup); x holds a multiple of 8 residuals. Two variants: 8 residual columns per z-slice, and 4
+ * for a batch's last ≤ 4 columns (a slice's columns cost the same used or not).
  */
 const rowdotF16BatchSpec = (mc: 4 | 8): KernelSpec => ({
   name: `omp_rowdot_f16_batch_${mc}`,
-  code: `enable f16;\nconst MC: u32 = ${mc}u;\n${rowdotF16Batch}`,
+  code: unroll(`const MC: u32 = ${mc}u;\nconst RB: u32 = ${ROWDOT_F16_BATCH_RB}u;\n${rowdotF16Batch}`, {
+    MC: mc,
+    RB: ROWDOT_F16_BATCH_RB,
+  }),
   bindings: ["uniform", "read", "read", "read", "write", "write"],
 });
 export const OMP_ROWDOT_F16_BATCH = rowdotF16BatchSpec(8);
@@ -323,10 +331,6 @@ export const OMP_ROWDOT_F16_BATCH_PARAMS: ParamsLayout = [
   ["col0", "u32"],
 ];
 
-/** Rows per workgroup of omp_rowdot_f16_batch (RB·WG), and per lane (RB). */
-const ROWDOT_F16_BATCH_ROWS = 32;
-const ROWDOT_F16_BATCH_RB = 4;
-
 /** Argmax partials per column that omp_rowdot_f16_batch leaves for n rows (one per lane). */
 export function rowdotF16BatchLanes(n: number): number {
   return rowdotF16BatchRows(n) / ROWDOT_F16_BATCH_RB;
@@ -339,8 +343,8 @@ export function rowdotF16BatchRows(n: number): number {
 
 /**
  * corr[m·np + i] = ⟨g̃ᵢ, x_m⟩ for m < cols (−FLT_MAX where lvl masks row i from column m on), and each
- * column's argmax partials in best (cols · rowdotF16BatchLanes(n) pairs). g16: the transposed f16 rows as
- * u32 pairs, (q, np) vec4s; x: (⌈cols/8⌉·8, q) vec4s.
+ * column's argmax partials in best (cols · rowdotF16BatchLanes(n) pairs). g16: the transposed f16 rows,
+ * (q, np) vec4<u32> of 8 halves each (q = ⌈d/8⌉); x: (⌈cols/8⌉·8, 2q) vec4s.
  */
 export function encodeRowdotF16Batch(
   step: Step,
