@@ -5,10 +5,11 @@
 #                      but no Vulkan loader)
 #   .dev/deno.xz       the Deno binary, xz-compressed (`xz -9 -c $(which deno)`)
 #   .dev/fmnist.tar.xz Fashion-MNIST's four IDX files (unpacked to /usr/share/datasets/fashion-mnist)
-# Usage: [RUNS_FROM=FILE] [STRATEGIES=a,b] bash bench/remote_gpu.sh PHASES BUDGET_S — PHASES a comma list,
-# run in that order, of setup, tests, kernels, kgram (only factor_gram's rows of the kernel table), training,
-# omp, table, cnn, ompcli, omppc, ompclass; each phase gets its own time limit within BUDGET_S seconds, and
-# its log is written to $OUT/PHASE.log (summary.txt collects the adapter and each phase's exit status).
+# Usage: [RUNS_FROM=FILE] [STRATEGIES=a,b] [TESTS=paths] bash bench/remote_gpu.sh PHASES BUDGET_S — PHASES a
+# comma list, run in that order, of setup, tests (TESTS: which, default the GPU suites), kernels, kgram (only
+# factor_gram's rows of the kernel table), training, omp, table, cnn, ompcli, omppc, ompclass; each phase
+# gets its own time limit within BUDGET_S seconds, and its log is written to $OUT/PHASE.log (summary.txt
+# collects the adapter and each phase's exit status).
 # The default order puts the OMP class comparison last: its float64 reference runs for minutes on a
 # machine whose CPU is slow (on the H200 machine it did not finish in 220 s).
 # npm packages are not needed: the GPU tests and the benchmarks import none (the CLI loads the server's
@@ -51,7 +52,7 @@ cat "$OUT/summary.txt"
 for phase in ${phases//,/ }; do
   case $phase in
     setup) ;;
-    tests) run tests 150 deno test -A --no-check test/gpu test/nn test/selection ;;
+    tests) run tests 150 deno test -A --no-check ${TESTS:-test/gpu test/nn test/selection} ;;
     kgram) run kgram 90 deno run -A --cached-only bench/main.ts kernels --only factor_gram,Gram ;;
     kernels) run kernels 170 deno run -A --cached-only bench/main.ts kernels ;;
     training) run training 100 deno run -A --cached-only bench/main.ts training ;;

@@ -7,6 +7,7 @@
  */
 import gramCode from "../../../shaders/factor_gram.wgsl" with { type: "text" };
 import combineCode from "../../../shaders/factor_gram_combine.wgsl" with { type: "text" };
+import fusedCode from "../../../shaders/factor_gram_fused.wgsl" with { type: "text" };
 import registerTiles from "../../../shaders/register_tiles.wgsl" with { type: "text" };
 import { ShapeError } from "../../errors.ts";
 import type { KernelSpec } from "../pipelines.ts";
@@ -29,10 +30,16 @@ export const FACTOR_GRAM_COMBINE: KernelSpec = {
   bindings: ["uniform", "write", "read", "read", "read", "read", "read"],
 };
 
+export const FACTOR_GRAM_FUSED: KernelSpec = {
+  name: "factor_gram_fused",
+  code: fusedCode,
+  bindings: ["uniform", "read", "read", "read", "read", "read", "write"],
+};
+
 /** Mirrors `struct Params` in factor_gram_combine.wgsl. */
 export const FACTOR_GRAM_COMBINE_PARAMS: ParamsLayout = [["m", "u32"], ["n", "u32"], ["bias", "f32"]];
 
-/** Mirrors `struct Params` in factor_gram.wgsl. */
+/** Mirrors `struct Params` in factor_gram.wgsl and factor_gram_fused.wgsl. */
 export const FACTOR_GRAM_PARAMS: ParamsLayout = [
   ["m", "u32"],
   ["n", "u32"],
@@ -49,6 +56,9 @@ const LANE_COLS = 8;
 const COMBINE_WG = 64;
 /** Lanes per workgroup: one AVX2 SIMD group on lavapipe (see pairwise.wgsl's header). */
 const WG = 8;
+/** factor_gram_fused's tile: 8·16 rows × 4·16 columns (TY, TX as in matmul.wgsl). */
+const FUSED_ROWS = 128;
+const FUSED_COLS = 64;
 
 /** The factors of one row set's gradients gᵢ = [eᵢ ⊗ hᵢ, eᵢ]. */
 export interface Factors {
@@ -85,7 +95,7 @@ export interface FactorGramOptions {
  * materialising gᵢ: bench/RESULTS.md). Both never form gᵢ. "products" needs an (n1, n2) temporary and
  * the output in one binding; past that it falls back to "blocked", which is split into row chunks.
  */
-export type FactorGramVariant = "blocked" | "products";
+export type FactorGramVariant = "blocked" | "products" | "fused";
 
 /** The (n1, n2, C, D) of a factor_gram block, validated. */
 export function factorGramShape(a: Factors, b: Factors): [number, number, number, number] {
@@ -125,6 +135,12 @@ export function encodeFactorGram(
   const variant = opts.variant ?? (step.gpu.onCpu ? "blocked" : "products");
   if (variant === "products" && chunks.length === 1) {
     encodeProducts(step, a, b, out, { bias, cosine: !!opts.cosine });
+    return;
+  }
+  const fusedFits = Math.max(ceilDiv(n2, FUSED_COLS), ceilDiv(n1, FUSED_ROWS)) <=
+    step.gpu.limits.maxComputeWorkgroupsPerDimension;
+  if (variant === "fused" && chunks.length === 1 && fusedFits) {
+    encodeFused(step, a, b, out, { bias, cosine: !!opts.cosine });
     return;
   }
   const constants = { COSINE: !!opts.cosine, WG };
@@ -167,6 +183,33 @@ function encodeProducts(
     grid1d(step.gpu, ceilDiv(n1 * n2, COMBINE_WG)),
   );
   step.release(hh, ...(v.cosine ? norms : []));
+}
+
+/** The "fused" path: both products per tile of G in one kernel, with the rows' squared norms for COSINE. */
+function encodeFused(
+  step: Step,
+  a: Factors,
+  b: Factors,
+  out: Tensor,
+  v: { bias: number; cosine: boolean },
+) {
+  const [n1, n2, c, d] = factorGramShape(a, b);
+  // (2·n1 + 2·n2): ‖e1ᵢ‖², ‖h1ᵢ‖², ‖e2ⱼ‖², ‖h2ⱼ‖²; without COSINE never read, so e1 stands in.
+  let nrm = a.e;
+  if (v.cosine) {
+    nrm = empty(step.gpu, [2 * (n1 + n2)], "f32", "factor_gram.norms");
+    let at = 0;
+    for (const t of [a.e, a.h, b.e, b.h]) {
+      const sq = sqNorms(step, t);
+      step.copy(sq, nrm, 4 * sq.size, 0, 4 * at);
+      at += sq.size;
+      step.release(sq);
+    }
+  }
+  const params = packParams(FACTOR_GRAM_PARAMS, { m: n1, n: n2, c, d, bias: v.bias });
+  const grid = [ceilDiv(n2, FUSED_COLS), ceilDiv(n1, FUSED_ROWS)] as const;
+  step.dispatch(FACTOR_GRAM_FUSED, { COSINE: v.cosine }, params, [a.e, a.h, b.e, b.h, nrm, out], grid);
+  if (v.cosine) step.release(nrm);
 }
 
 /** The block ⟨g1ᵢ, g2ⱼ⟩ (or its cosine) into a new (n1, n2) tensor. */

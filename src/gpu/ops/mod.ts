@@ -8,6 +8,7 @@ import {
   FACTOR_GRAM,
   FACTOR_GRAM_COMBINE,
   FACTOR_GRAM_COMBINE_PARAMS,
+  FACTOR_GRAM_FUSED,
   FACTOR_GRAM_PARAMS,
 } from "./factor_gram.ts";
 import { GATHER_ROWS, GATHER_ROWS_PARAMS } from "./gather_rows.ts";
@@ -55,6 +56,7 @@ export const ALL_KERNELS: readonly { spec: KernelSpec; params: ParamsLayout | nu
   { spec: PER_SAMPLE_GRAD, params: PER_SAMPLE_GRAD_PARAMS },
   { spec: FACTOR_GRAM, params: FACTOR_GRAM_PARAMS },
   { spec: FACTOR_GRAM_COMBINE, params: FACTOR_GRAM_COMBINE_PARAMS },
+  { spec: FACTOR_GRAM_FUSED, params: FACTOR_GRAM_PARAMS },
   { spec: PAIRWISE, params: PAIRWISE_PARAMS },
   { spec: COUNT_BELOW, params: COUNT_BELOW_PARAMS },
   { spec: GATHER_ROWS, params: GATHER_ROWS_PARAMS },

@@ -66,7 +66,7 @@ function upload(gpu: Gpu, x: Rows, c: number, d: number): Factors {
 }
 
 /** Both computations run on every adapter in these tests, whichever one the adapter gets by default. */
-const VARIANTS: FactorGramVariant[] = ["blocked", "products"];
+const VARIANTS: FactorGramVariant[] = ["blocked", "products", "fused"];
 
 async function gram(gpu: Gpu, a: Factors, b: Factors, opts: FactorGramOptions): Promise<Float32Array> {
   let out!: Tensor;
@@ -83,9 +83,10 @@ function dispose(...fs: Factors[]) {
 Deno.test("factor_gram matches float64 ⟨gᵢ, gⱼ⟩ at awkward shapes, bias and cosine modes", async () => {
   const gpu = await testGpu();
   const rng = new Rng(1);
-  // (n1, n2, C, D): tiles are 16 rows × 64 columns.
+  // (n1, n2, C, D): tiles are 16 rows × 64 columns (blocked), 128 × 64 (fused, k in slabs of 16).
   const cases: [number, number, number, number][] = [
     [1, 1, 1, 1],
+    [131, 67, 17, 33],
     [65, 63, 10, 64],
     [17, 129, 3, 257],
     [64, 1, 13, 7],
@@ -216,6 +217,8 @@ Deno.test("factor_gram: the default is blocked on CPU adapters, products (matmul
   assert.deepEqual(await kernels("blocked"), ["factor_gram"]);
   const products = await kernels("products");
   assert.ok(products.includes("factor_gram_combine") && !products.includes("factor_gram"), products.join());
+  const fused = await kernels("fused");
+  assert.ok(fused.includes("factor_gram_fused") && !fused.includes("matmul"), fused.join());
   assert.deepEqual(await kernels(), gpu.onCpu ? ["factor_gram"] : products);
   dispose(f);
 });
