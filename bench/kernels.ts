@@ -361,7 +361,6 @@ function gradCases(tier: Tier): CaseSpec[] {
     ...sizes.map(([n, c, d], i) => gramCase(n, c, d, "factorGram", isLast(i, sizes))),
     // Each of factor_gram's paths, whichever the adapter gets by default (the rows above).
     ...sizes.map(([n, c, d]) => gramCase(n, c, d, "factorGram", false, "blocked")),
-    ...sizes.map(([n, c, d]) => gramCase(n, c, d, "factorGram", false, "products")),
     ...sizes.map(([n, c, d]) => gramCase(n, c, d, "factorGram", false, "fused")),
     gramCase(n, c, d, "materialised", true),
   ];

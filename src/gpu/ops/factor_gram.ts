@@ -1,12 +1,10 @@
 /**
  * factor_gram: a block of the Gram matrix of per-sample last-layer gradients, G[i, j] = ⟨g1ᵢ, g2ⱼ⟩ =
  * ⟨e1ᵢ, e2ⱼ⟩ (⟨h1ᵢ, h2ⱼ⟩ + β), computed from the factors e (n, C) and h (n, D) without forming gᵢ
- * (shaders/factor_gram.wgsl on CPU adapters, two matmuls and shaders/factor_gram_combine.wgsl on GPUs:
- * `FactorGramVariant`); optionally the cosine G[i, j] / (‖g1ᵢ‖ ‖g2ⱼ‖). Rows of set 1 and of the output
+ * (shaders/factor_gram.wgsl on CPU adapters, shaders/factor_gram_fused.wgsl on GPUs: `FactorGramVariant`); optionally the cosine G[i, j] / (‖g1ᵢ‖ ‖g2ⱼ‖). Rows of set 1 and of the output
  * are split into chunks when they exceed the storage binding limit.
  */
 import gramCode from "../../../shaders/factor_gram.wgsl" with { type: "text" };
-import combineCode from "../../../shaders/factor_gram_combine.wgsl" with { type: "text" };
 import fusedCode from "../../../shaders/factor_gram_fused.wgsl" with { type: "text" };
 import registerTiles from "../../../shaders/register_tiles.wgsl" with { type: "text" };
 import { ShapeError } from "../../errors.ts";
@@ -14,8 +12,7 @@ import type { KernelSpec } from "../pipelines.ts";
 import { ceilDiv, type Step } from "../step.ts";
 import { empty, type Tensor } from "../tensor.ts";
 import { packParams, type ParamsLayout } from "../uniforms.ts";
-import { dims2, expectDType, expectShape, fmtShape, grid1d, rowChunks, rowSlice } from "./common.ts";
-import { encodeMatmul } from "./matmul.ts";
+import { dims2, expectDType, expectShape, fmtShape, rowChunks, rowSlice } from "./common.ts";
 import { sqNorms } from "./reduce_rows.ts";
 
 export const FACTOR_GRAM: KernelSpec = {
@@ -24,20 +21,11 @@ export const FACTOR_GRAM: KernelSpec = {
   bindings: ["uniform", "read", "read", "read", "read", "write"],
 };
 
-export const FACTOR_GRAM_COMBINE: KernelSpec = {
-  name: "factor_gram_combine",
-  code: combineCode,
-  bindings: ["uniform", "write", "read", "read", "read", "read", "read"],
-};
-
 export const FACTOR_GRAM_FUSED: KernelSpec = {
   name: "factor_gram_fused",
   code: fusedCode,
   bindings: ["uniform", "read", "read", "read", "read", "read", "write"],
 };
-
-/** Mirrors `struct Params` in factor_gram_combine.wgsl. */
-export const FACTOR_GRAM_COMBINE_PARAMS: ParamsLayout = [["m", "u32"], ["n", "u32"], ["bias", "f32"]];
 
 /** Mirrors `struct Params` in factor_gram.wgsl and factor_gram_fused.wgsl. */
 export const FACTOR_GRAM_PARAMS: ParamsLayout = [
@@ -52,12 +40,10 @@ export const FACTOR_GRAM_PARAMS: ParamsLayout = [
 const TILE_ROWS = 16;
 /** Columns per lane (CL in the shader). */
 const LANE_COLS = 8;
-/** Invocations per workgroup of the combine kernel. */
-const COMBINE_WG = 64;
 /** Lanes per workgroup: one AVX2 SIMD group on lavapipe (see pairwise.wgsl's header). */
 const WG = 8;
-/** factor_gram_fused's tile: 8·16 rows × 4·16 columns (TY, TX as in matmul.wgsl). */
-const FUSED_ROWS = 128;
+/** factor_gram_fused's tile: 8·TY rows × 4·TX columns, TX = 16 and TY = 8 (its defaults). */
+const FUSED_ROWS = 64;
 const FUSED_COLS = 64;
 
 /** The factors of one row set's gradients gᵢ = [eᵢ ⊗ hᵢ, eᵢ]. */
@@ -83,19 +69,20 @@ export interface FactorGramOptions {
   bias?: boolean;
   /** Divide by ‖g1ᵢ‖ ‖g2ⱼ‖ (default false); 0 where either gradient is 0. */
   cosine?: boolean;
-  /** The computation: by default "blocked" on CPU adapters and "products" on GPUs (see below). */
+  /** The computation: by default "blocked" on CPU adapters and "fused" on GPUs (see below). */
   variant?: FactorGramVariant;
 }
 
 /**
  * "blocked": factor_gram.wgsl, both inner products per entry in one register-blocked kernel (8-lane
- * workgroups: lavapipe's best, 16–18 GFLOP/s). "products": e1·e2ᵀ and h1·h2ᵀ as two matmuls, then
- * factor_gram_combine.wgsl — on a GPU the tiled matmul runs at tens of TFLOP/s while 8-lane workgroups
- * leave most of each warp idle (on an H200 the blocked kernel took 15 ms at n = 6,000, slower than
- * materialising gᵢ: bench/RESULTS.md). Both never form gᵢ. "products" needs an (n1, n2) temporary and
- * the output in one binding; past that it falls back to "blocked", which is split into row chunks.
+ * workgroups: lavapipe's best, 16–18 GFLOP/s). "fused": factor_gram_fused.wgsl, the two products tiled in
+ * workgroup memory and combined per tile, for GPUs, where 8-lane workgroups leave most of each warp idle
+ * (n = 6,000 on an H100: 1.8–1.9 ms against 14 ms blocked and 9.2 ms for materialising gᵢ; two matmuls
+ * and a combine pass, the path before it, took 2.6 ms and an (n1, n2) temporary: bench/RESULTS.md).
+ * Neither forms gᵢ. "fused" needs the output in one binding; past that it falls back to "blocked", which
+ * is split into row chunks.
  */
-export type FactorGramVariant = "blocked" | "products" | "fused";
+export type FactorGramVariant = "blocked" | "fused";
 
 /** The (n1, n2, C, D) of a factor_gram block, validated. */
 export function factorGramShape(a: Factors, b: Factors): [number, number, number, number] {
@@ -132,11 +119,7 @@ export function encodeFactorGram(
   const bias = (opts.bias ?? true) ? 1 : 0;
   // Only set 1's rows and the output's can be cut into contiguous chunks.
   const chunks = rowChunks(step.gpu, n1, [c * 4, d * 4, n2 * 4]);
-  const variant = opts.variant ?? (step.gpu.onCpu ? "blocked" : "products");
-  if (variant === "products" && chunks.length === 1) {
-    encodeProducts(step, a, b, out, { bias, cosine: !!opts.cosine });
-    return;
-  }
+  const variant = opts.variant ?? (step.gpu.onCpu ? "blocked" : "fused");
   const fusedFits = Math.max(ceilDiv(n2, FUSED_COLS), ceilDiv(n1, FUSED_ROWS)) <=
     step.gpu.limits.maxComputeWorkgroupsPerDimension;
   if (variant === "fused" && chunks.length === 1 && fusedFits) {
@@ -156,33 +139,6 @@ export function encodeFactorGram(
       whole ? out : rowSlice(out, r0, rows, n2 * 4),
     ], [Math.min(ceilDiv(n2, LANE_COLS * WG), max), Math.min(ceilDiv(rows, TILE_ROWS), max)]);
   }
-}
-
-/** The "products" path: EE into `out`, HH into a temporary, then the combine kernel. */
-function encodeProducts(
-  step: Step,
-  a: Factors,
-  b: Factors,
-  out: Tensor,
-  v: { bias: number; cosine: boolean },
-) {
-  const [n1, n2] = [out.shape[0], out.shape[1]];
-  encodeMatmul(step, a.e, b.e, out, { transB: true });
-  const hh = empty(step.gpu, [n1, n2], "f32", "factor_gram.hh");
-  encodeMatmul(step, a.h, b.h, hh, { transB: true });
-  // Without COSINE the norms are not read: bind placeholders of the right kind.
-  const norms = v.cosine
-    ? [sqNorms(step, a.e), sqNorms(step, a.h), sqNorms(step, b.e), sqNorms(step, b.h)]
-    : new Array<Tensor>(4).fill(hh);
-  const params = packParams(FACTOR_GRAM_COMBINE_PARAMS, { m: n1, n: n2, bias: v.bias });
-  step.dispatch(
-    FACTOR_GRAM_COMBINE,
-    { COSINE: v.cosine, WG: COMBINE_WG },
-    params,
-    [out, hh, ...norms],
-    grid1d(step.gpu, ceilDiv(n1 * n2, COMBINE_WG)),
-  );
-  step.release(hh, ...(v.cosine ? norms : []));
 }
 
 /** The "fused" path: both products per tile of G in one kernel, with the rows' squared norms for COSINE. */

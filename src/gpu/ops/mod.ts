@@ -4,13 +4,7 @@ import type { ParamsLayout } from "../uniforms.ts";
 import { BIAS_ADD, BIAS_ADD_IN_PLACE, BIAS_ADD_PARAMS } from "./bias_add.ts";
 import { COUNT_BELOW, COUNT_BELOW_PARAMS } from "./count_below.ts";
 import { CROSS_ENTROPY, CROSS_ENTROPY_PARAMS } from "./cross_entropy.ts";
-import {
-  FACTOR_GRAM,
-  FACTOR_GRAM_COMBINE,
-  FACTOR_GRAM_COMBINE_PARAMS,
-  FACTOR_GRAM_FUSED,
-  FACTOR_GRAM_PARAMS,
-} from "./factor_gram.ts";
+import { FACTOR_GRAM, FACTOR_GRAM_FUSED, FACTOR_GRAM_PARAMS } from "./factor_gram.ts";
 import { GATHER_ROWS, GATHER_ROWS_PARAMS } from "./gather_rows.ts";
 import { COL2IM, COL2IM_PARAMS, IM2COL, IM2COL_PARAMS } from "./im2col.ts";
 import { MASKED_ARGMAX_FINISH, MASKED_ARGMAX_PARAMS, MASKED_ARGMAX_PARTIAL } from "./masked_argmax.ts";
@@ -55,7 +49,6 @@ export const ALL_KERNELS: readonly { spec: KernelSpec; params: ParamsLayout | nu
   { spec: MASKED_ARGMAX_FINISH, params: MASKED_ARGMAX_PARAMS },
   { spec: PER_SAMPLE_GRAD, params: PER_SAMPLE_GRAD_PARAMS },
   { spec: FACTOR_GRAM, params: FACTOR_GRAM_PARAMS },
-  { spec: FACTOR_GRAM_COMBINE, params: FACTOR_GRAM_COMBINE_PARAMS },
   { spec: FACTOR_GRAM_FUSED, params: FACTOR_GRAM_PARAMS },
   { spec: PAIRWISE, params: PAIRWISE_PARAMS },
   { spec: COUNT_BELOW, params: COUNT_BELOW_PARAMS },
