@@ -7,8 +7,8 @@
 // m = n = 6,000, C = 10, D = 256 on an H100).
 //
 // Mapping as matmul.wgsl's: a workgroup of TX×TY threads owns a (8·TY)×(4·TX) tile of G (64 × 64 by
-// default: the fastest of TX, TY ∈ {8, 16, 32} × {4, 8, 16} on the H100, as was 8 × 4 entries per thread
-// against 8 × 8); each thread an 8×4 block (rows 8·ty.., columns 4·tx..) in eight vec4 accumulators per
+// default: the fastest of the TX × TY tried on an H100; 8 × 8 entries per thread, tried too, were no
+// faster); each thread an 8×4 block (rows 8·ty.., columns 4·tx..) in eight vec4 accumulators per
 // factor. k is walked in slabs of 16 staged in workgroup memory, k-major, so that a thread reads its rows
 // and columns as vec4; out-of-range rows, columns and k entries are staged as 0, so any shape works,
 // including 1 (a whole slab of a tile inside G is staged without those checks).

@@ -380,9 +380,9 @@ export async function ompHybrid(
 /**
  * Whether a dense problem's pass reads an f16 copy of g (the batched device): when asked, or by default on
  * CPU adapters from 2²⁰ entries on (where the pass is bound by memory and a batch's residuals share its
- * reads) — both only if g is not all zero and every entry is finite (checked by
- * the caller's readFeatures). On GPUs the default is the f32 device, whose speculative batches hide the
- * read-back waits: n = 10,000, d = 1,024 on an H200 took 3.63 s there against 4.94 s batched in f16.
+ * reads) — both only if g is not all zero and every entry is finite (checked by the caller's
+ * readFeatures). On GPUs the default is the f32 device, whose speculative batches hide the read-back
+ * waits: n = 10,000, d = 1,024 on an H200 took 3.63 s there against 4.94 s batched in f16.
  * Returns g's largest |entry| (the copy's scale) when it does, 0 when it does not.
  */
 function f16Max(gpu: Gpu, cpu: { n: number; d: number; g: Float32Array }, f16: boolean | undefined): number {

@@ -1,8 +1,9 @@
 /**
  * factor_gram: a block of the Gram matrix of per-sample last-layer gradients, G[i, j] = ⟨g1ᵢ, g2ⱼ⟩ =
  * ⟨e1ᵢ, e2ⱼ⟩ (⟨h1ᵢ, h2ⱼ⟩ + β), computed from the factors e (n, C) and h (n, D) without forming gᵢ
- * (shaders/factor_gram.wgsl on CPU adapters, shaders/factor_gram_fused.wgsl on GPUs: `FactorGramVariant`); optionally the cosine G[i, j] / (‖g1ᵢ‖ ‖g2ⱼ‖). Rows of set 1 and of the output
- * are split into chunks when they exceed the storage binding limit.
+ * (shaders/factor_gram.wgsl on CPU adapters, shaders/factor_gram_fused.wgsl on GPUs: `FactorGramVariant`);
+ * optionally the cosine G[i, j] / (‖g1ᵢ‖ ‖g2ⱼ‖). Rows of set 1 and of the output are split into chunks when
+ * they exceed the storage binding limit.
  */
 import gramCode from "../../../shaders/factor_gram.wgsl" with { type: "text" };
 import fusedCode from "../../../shaders/factor_gram_fused.wgsl" with { type: "text" };
@@ -123,7 +124,7 @@ export function encodeFactorGram(
   const fusedFits = Math.max(ceilDiv(n2, FUSED_COLS), ceilDiv(n1, FUSED_ROWS)) <=
     step.gpu.limits.maxComputeWorkgroupsPerDimension;
   if (variant === "fused" && chunks.length === 1 && fusedFits) {
-    encodeFused(step, a, b, out, { bias, cosine: !!opts.cosine });
+    encodeFused(step, a, b, out, { n1, n2, c, d, bias, cosine: !!opts.cosine });
     return;
   }
   const constants = { COSINE: !!opts.cosine, WG };
@@ -147,9 +148,9 @@ function encodeFused(
   a: Factors,
   b: Factors,
   out: Tensor,
-  v: { bias: number; cosine: boolean },
+  v: { n1: number; n2: number; c: number; d: number; bias: number; cosine: boolean },
 ) {
-  const [n1, n2, c, d] = factorGramShape(a, b);
+  const { n1, n2, c, d } = v;
   // (2·n1 + 2·n2): ‖e1ᵢ‖², ‖h1ᵢ‖², ‖e2ⱼ‖², ‖h2ⱼ‖²; without COSINE never read, so e1 stands in.
   let nrm = a.e;
   if (v.cosine) {
