@@ -77,8 +77,11 @@ export interface OmpResult {
   readBacks?: number;
   /** Correlation passes of the run, including passes on guesses that turned out wrong (hybrid engine). */
   passes?: number;
-  /** Picks taken from the f32 winner because the float64 re-check's window overflowed (hybrid engine). */
-  f32Picks?: number;
+  /**
+   * Picks made by a float64 scan of every row because the pass's window overflowed its list (hybrid
+   * engine; rare: the f32 pass's rounding bounds were wide against the correlations).
+   */
+  fullScans?: number;
 }
 
 /** Allocates the zero-initialised state of an OMP run. */

@@ -17,8 +17,8 @@
  *        or 512 (factored) rows (a histogram cut below the winner).
  *   CPU  the next pick = the float64 argmax of ⟨gᵢ, r⟩ over the window. The f32 pass only narrows the
  *        search, so the picks are those of OMP in float64, i.e. the reference's, not an artefact of f32
- *        rounding. (Were a window to overflow its list, the f32 winner is taken and counted in
- *        `f32Picks`; on the benchmark problems windows hold 1–3 rows.)
+ *        rounding. (Were a window to overflow its list, every unmasked row is scanned in float64 instead,
+ *        counted in `fullScans`; on the benchmark problems windows hold 1–3 rows.)
  * Why r is formed on the CPU: it cancels to ‖r‖ ≈ 10⁻³‖b‖ on real gradients, and formed in f32 (on the
  * GPU, or in Gram space as p⁰ − K_{:,S}c, as this engine did before) the correlations carry errors of
  * ~10⁻⁴ of p⁰ — enough to reorder near-ties: on a Fashion-MNIST class that engine ended 4 % above the
@@ -145,7 +145,7 @@ export async function ompHybrid(
   let ahead = 4;
   /** Histogram levels per octave of the pool (adapted so that the pool's cut falls mid-histogram). */
   let scale = 4;
-  const stats = { readBacks: 0, passes: 0, uncertified: 0 };
+  const stats = { readBacks: 0, passes: 0, fullScans: 0 };
 
   /** Processes pick j: the factor, the non-negative weights, the residual. */
   const absorb = (s: State, j: number): State => {
@@ -178,14 +178,20 @@ export async function ompHybrid(
     return row;
   };
 
-  /** The pick of the pass recorded at word `at` that saw residual r: float64 over its window. */
-  const certify = (words: Uint32Array, at: number, r: Float64Array): number => {
+  /**
+   * The pick of the pass recorded at word `at` that saw residual r: float64 over its window. A window
+   * that overflowed its list (the f32 bounds wide against the correlations: rows over many decades, a
+   * residual near rounding level) is replaced by every row the pass saw unmasked — those not masked now,
+   * and `later`'s guesses, made after the pass.
+   */
+  const certify = (words: Uint32Array, at: number, r: Float64Array, later: () => Pass[]): number => {
     const count = words[at + 2];
-    if (count > lists.window) {
-      stats.uncertified++;
-      return words[at] === NONE ? -1 : words[at];
-    }
-    return best(words.subarray(at + 4, at + 4 + count), r, true);
+    if (count <= lists.window) return best(words.subarray(at + 4, at + 4 + count), r, true);
+    stats.fullScans++;
+    const unseen = new Set(later().map((p) => p.guess));
+    const rows: number[] = [];
+    for (let i = 0; i < n; i++) if (!masked[i] || unseen.has(i)) rows.push(i);
+    return best(rows, r, true);
   };
 
   const done = (s: State) => s.active.length >= k || s.slot >= cap;
@@ -316,7 +322,11 @@ export async function ompHybrid(
       let q = 0;
       let truth = -1;
       for (; q < cur.passes.length; q++) {
-        truth = certify(words, q * stride, cur.passes[q].state.r);
+        truth = certify(words, q * stride, cur.passes[q].state.r, () => [
+          ...cur.passes.slice(q),
+          ...(spec?.passes ?? []),
+          ...(drafted?.passes ?? []),
+        ]);
         if (cur.passes[q].guess < 0 || cur.passes[q].guess !== truth) break;
       }
       const seen = Math.min(q, cur.passes.length - 1);
@@ -370,7 +380,7 @@ export async function ompHybrid(
       unresolvedNegatives: 0,
       readBacks: stats.readBacks,
       passes: stats.passes,
-      f32Picks: stats.uncertified,
+      fullScans: stats.fullScans,
     };
   } finally {
     dev.dispose();

@@ -14,6 +14,18 @@ function problem(seed: number, n: number, d: number): Float32Array {
   return g;
 }
 
+/**
+ * Row i of decade q = i mod 6 is nonzero only on the q-th sixth of the features and scaled by 10^−2q
+ * (magnitudes 1 down to 1e−10); with λ = 0 the reference picks from every decade.
+ */
+function decades(seed: number, n: number, d: number): Float32Array {
+  const g = problem(seed, n, d);
+  return g.map((v, at) => {
+    const q = Math.floor(at / d) % 6;
+    return Math.floor((6 * (at % d)) / d) === q ? v * 10 ** (-2 * q) : 0;
+  });
+}
+
 Deno.test("Batch-OMP (dense, GPU) picks the reference OMP's indices; objective within 1e-4 relative", async () => {
   const gpu = await testGpu();
   for (
@@ -234,6 +246,9 @@ Deno.test("hybrid Batch-OMP runs ahead of the GPU (fewer read-backs than iterati
     ["drops, plain loops", drops, 150, 60, 25, 0.1, false, false],
     // The f16 pass (re-checked in float64), d not a multiple of 4.
     ["dense f16 λ=0.5", problem(14, 300, 45), 300, 45, 40, 0.5, true, true],
+    // Rows over ten decades, each decade alone on its block of features, so that λ = 0 picks from every
+    // decade: the smallest rows' halves are subnormal and flushed to zero, their picks found in float64.
+    ["dense f16, rows over ten decades", decades(17, 300, 45), 300, 45, 40, 0, true, true],
     ["dense f16 λ=0", problem(15, 200, 70), 200, 70, 60, 0, true, true],
     // The batched f16 device with misses: its drafted guesses are checked against each new pool, cut and
     // undone where they disagree.
@@ -256,7 +271,9 @@ Deno.test("hybrid Batch-OMP runs ahead of the GPU (fewer read-backs than iterati
       got.readBacks! < got.iterations,
       `${what}: ${got.readBacks} read-backs for ${got.iterations} iterations`,
     );
-    assert.equal(got.f32Picks, 0);
+    // Windows overflow (and rows are scanned in full) only where f16's bounds dwarf the correlations.
+    const deep = what === "dense f16, rows over ten decades";
+    assert.equal(got.fullScans! > 0, deep, `${what}: ${got.fullScans} full scans`);
     if (what.startsWith("misses")) {
       assert.ok(
         got.passes! > got.iterations + 10,
