@@ -20,7 +20,7 @@
 // Shapes: corr, norms (n) f32; mask (n) u32 (nonzero = chosen); out u32 from base:
 // [winner, winner bits, window count, pool count, window (WINDOW), pool (POOL), histogram (64)].
 
-override WG: u32 = 256u;
+override WG: u32 = 256u;  // ≥ LEVELS: hist clears and adds one level per lane
 override WINDOW: u32 = 128u;
 override POOL: u32 = 512u;
 const NONE: u32 = 0xFFFFFFFFu;
@@ -49,19 +49,32 @@ fn level(v: f32, top: f32) -> u32 {
   return u32(clamp(l, 0.0, f32(LEVELS - 1u)));
 }
 
+// A workgroup counts in workgroup memory and adds its counts to out once, and reads the winner once: on
+// lavapipe a workgroup runs on one thread, so its own atomics are plain memory operations, while each
+// global one contends with the other core (hist + collect at n = 10,000: 0.37 → 0.28 ms per column).
+var<workgroup> bins: array<atomic<u32>, LEVELS>;  // hist: this workgroup's rows per level
+var<workgroup> taken: array<atomic<u32>, 2>;      // collect: this workgroup's window and pool rows
+var<workgroup> first: array<u32, 2>;              // collect: where they start in the lists
+var<workgroup> cut: i32;                          // collect: the pool's deepest level
+var<workgroup> winner: vec2<u32>;                 // the pass's winner and its value's bits, read once
+
 @compute @workgroup_size(WG)
 fn hist(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) li: u32) {
+  if (li < LEVELS) { atomicStore(&bins[li], 0u); }
+  if (li == 0u) { winner = vec2<u32>(atomicLoad(&out[p.base]), atomicLoad(&out[p.base + 1u])); }
+  let won = workgroupUniformLoad(&winner);
   let i = row(wg, nwg, li);
-  if (i >= p.n || mask[i] != 0u || atomicLoad(&out[p.base]) == NONE) { return; }
-  let v = corr[i];
-  if (v > 0.0) {
-    let top = bitcast<f32>(atomicLoad(&out[p.base + 1u]));
-    atomicAdd(&out[p.base + 4u + WINDOW + POOL + level(v, top)], 1u);
+  if (i < p.n && mask[i] == 0u && won.x != NONE) {
+    let v = corr[i];
+    if (v > 0.0) { atomicAdd(&bins[level(v, bitcast<f32>(won.y))], 1u); }
+  }
+  workgroupBarrier();
+  if (li < LEVELS) {
+    let c = atomicLoad(&bins[li]);
+    if (c > 0u) { atomicAdd(&out[p.base + 4u + WINDOW + POOL + li], c); }
   }
 }
-
-var<workgroup> cut: i32;  // the pool's deepest level, found once per workgroup
 
 @compute @workgroup_size(WG)
 fn collect(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
@@ -76,25 +89,39 @@ fn collect(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: v
       deepest = i32(l);
     }
     cut = deepest;
+    winner = vec2<u32>(atomicLoad(&out[p.base]), atomicLoad(&out[p.base + 1u]));
+    atomicStore(&taken[0], 0u);
+    atomicStore(&taken[1], 0u);
   }
   let deepest = workgroupUniformLoad(&cut);
+  let won = workgroupUniformLoad(&winner);
   let i = row(wg, nwg, li);
-  if (i >= p.n || mask[i] != 0u) { return; }
-  let v = corr[i];
-  let j = atomicLoad(&out[p.base]);
-  var least = 0.0;
-  var top = 0.0;
-  if (j != NONE) {
-    top = bitcast<f32>(atomicLoad(&out[p.base + 1u]));
-    least = top - p.slack * norms[j];
+  var inWindow = false;
+  var inPool = false;
+  if (i < p.n && mask[i] == 0u) {
+    let v = corr[i];
+    let j = won.x;
+    var least = 0.0;
+    var top = 0.0;
+    if (j != NONE) {
+      top = bitcast<f32>(won.y);
+      least = top - p.slack * norms[j];
+    }
+    let hi = v + p.slack * norms[i];
+    inWindow = hi > 0.0 && hi >= least;
+    inPool = j != NONE && v > 0.0 && i32(level(v, top)) <= deepest;
   }
-  let hi = v + p.slack * norms[i];
-  if (hi > 0.0 && hi >= least) {
-    let at = atomicAdd(&out[p.base + 2u], 1u);
-    if (at < WINDOW) { atomicStore(&out[p.base + 4u + at], i); }
+  // Each list's rows: a slot in this workgroup's run, the run reserved in out once.
+  var w = 0u;
+  var q = 0u;
+  if (inWindow) { w = atomicAdd(&taken[0], 1u); }
+  if (inPool) { q = atomicAdd(&taken[1], 1u); }
+  workgroupBarrier();
+  if (li == 0u) {
+    first[0] = atomicAdd(&out[p.base + 2u], atomicLoad(&taken[0]));
+    first[1] = atomicAdd(&out[p.base + 3u], atomicLoad(&taken[1]));
   }
-  if (j != NONE && v > 0.0 && i32(level(v, top)) <= deepest) {
-    let at = atomicAdd(&out[p.base + 3u], 1u);
-    if (at < POOL) { atomicStore(&out[p.base + 4u + WINDOW + at], i); }
-  }
+  workgroupBarrier();
+  if (inWindow && first[0] + w < WINDOW) { atomicStore(&out[p.base + 4u + first[0] + w], i); }
+  if (inPool && first[1] + q < POOL) { atomicStore(&out[p.base + 4u + WINDOW + first[1] + q], i); }
 }
