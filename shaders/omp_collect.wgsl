@@ -58,11 +58,16 @@ var<workgroup> first: array<u32, 2>;              // collect: where they start i
 var<workgroup> cut: i32;                          // collect: the pool's deepest level
 var<workgroup> winner: vec2<u32>;                 // the pass's winner and its value's bits, read once
 
+// The pass's winner (row or NONE) and its value's bits, as masked_argmax or omp_batch_argmax left them.
+fn pass_winner() -> vec2<u32> {
+  return vec2<u32>(atomicLoad(&out[p.base]), atomicLoad(&out[p.base + 1u]));
+}
+
 @compute @workgroup_size(WG)
 fn hist(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) li: u32) {
   if (li < LEVELS) { atomicStore(&bins[li], 0u); }
-  if (li == 0u) { winner = vec2<u32>(atomicLoad(&out[p.base]), atomicLoad(&out[p.base + 1u])); }
+  if (li == 0u) { winner = pass_winner(); }
   let won = workgroupUniformLoad(&winner);
   let i = row(wg, nwg, li);
   if (i < p.n && mask[i] == 0u && won.x != NONE) {
@@ -89,7 +94,7 @@ fn collect(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: v
       deepest = i32(l);
     }
     cut = deepest;
-    winner = vec2<u32>(atomicLoad(&out[p.base]), atomicLoad(&out[p.base + 1u]));
+    winner = pass_winner();
     atomicStore(&taken[0], 0u);
     atomicStore(&taken[1], 0u);
   }
